@@ -1,0 +1,77 @@
+"""The record layouts that cross pipelines: raw extracts, clean reviews and quarantine records.
+
+Raw fields are kept as the source gave them (the rating as text, the text's original type), so that a
+client bug shows up as a quarantine reason instead of disappearing in a cast.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+RAW_REVIEW = pa.schema(
+    [
+        ("review_id", pa.string()),
+        ("product_id", pa.string()),
+        ("star_rating", pa.string()),  # raw, as text: "5", "five", "7", null
+        ("review_text", pa.string()),  # null when the source value was not a string
+        ("text_type", pa.string()),  # Python type name of the source value: str, int, bytes, NoneType
+        ("created_at", TIMESTAMP),
+        ("helpful_votes", pa.int64()),
+        ("verified_purchase", pa.bool_()),
+    ]
+)
+
+CLEAN_REVIEW = pa.schema(
+    [
+        ("review_id", pa.string()),
+        ("product_id", pa.string()),
+        ("star_rating", pa.int8()),
+        ("cleaned_text", pa.string()),
+        ("language", pa.string()),
+        ("toxicity_score", pa.float32()),
+        ("created_at", TIMESTAMP),
+        ("helpful_votes", pa.int64()),
+        ("verified_purchase", pa.bool_()),
+        ("content_hash", pa.string()),
+        ("pii_entities", pa.list_(pa.string())),  # entity types redacted from this review
+    ]
+)
+
+QUARANTINE_REVIEW = pa.schema(
+    [
+        ("review_id", pa.string()),
+        ("product_id", pa.string()),
+        ("reason", pa.string()),  # one code from QUARANTINE_REASONS
+        ("detail", pa.string()),  # human-readable specifics (matched pattern, score, ...)
+        ("star_rating", pa.string()),
+        ("review_text", pa.string()),  # the raw text, so the record can be reprocessed
+        ("text_type", pa.string()),
+        ("created_at", TIMESTAMP),
+        ("helpful_votes", pa.int64()),
+        ("verified_purchase", pa.bool_()),
+    ]
+)
+
+# Every quarantine reason code, in the order the chain checks them. One record gets exactly one.
+QUARANTINE_REASONS: dict[str, str] = {
+    "missing_review_id": "review_id is null or empty",
+    "duplicate_review_id": "review_id seen earlier in the window with the same content",
+    "conflicting_review_id": "review_id seen earlier in the window with different content",
+    "missing_product_id": "product_id is null or empty",
+    "invalid_star_rating": "star_rating is null, non-numeric or outside 1..5",
+    "invalid_text_type": "the review text was not a string in the source",
+    "empty_text": "the text is empty or whitespace only",
+    "text_too_long": "the raw or cleaned text is over the configured length bound",
+    "empty_after_cleaning": "nothing readable is left after removing markup and control characters",
+    "garbled_text": "encoding damage that could not be repaired (replacement characters, no letters)",
+    "too_short": "fewer words than the configured minimum",
+    "spam": "matches a configured spam pattern",
+    "duplicate_text": "the same cleaned text as an earlier review in the window",
+    "near_duplicate": "nearly the same text as an earlier review in the window (MinHash)",
+    "unknown_language": "the language could not be detected with enough confidence",
+    "unsupported_language": "a language outside the configured set",
+    "prompt_injection": "text that tries to instruct the summarization model",
+    "toxic": "toxicity score at or above the configured threshold",
+}

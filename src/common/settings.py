@@ -1,0 +1,244 @@
+"""Typed settings: one object, loaded from the shared pipeline file, a profile file and the environment.
+
+The profile (`local` or `aws`) is configuration, not a code fork: `config/pipeline.yaml` holds the
+defaults every profile shares, `config/profiles/<profile>.yaml` overrides them, and environment variables
+`LLMOPS_<SECTION>__<KEY>` override both. `${VAR}` in a YAML value is replaced from the environment, and a
+missing variable is an error naming it, so a mis-configured MWAA environment fails loudly at parse time
+instead of writing to a bucket called `${LLMOPS_LAKE_BUCKET}`.
+
+Reading settings touches only files and the environment: it is safe in a DAG file at parse time (no
+Airflow Variable or Connection lookups).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROFILE_ENV = "LLMOPS_PROFILE"
+HOME_ENV = "LLMOPS_HOME"
+CONFIG_DIR_ENV = "LLMOPS_CONFIG_DIR"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be loaded as written."""
+
+
+def project_home() -> Path:
+    """The folder relative paths in the config resolve against: `LLMOPS_HOME`, else the folder holding
+    `config/` found above this file (the repository root locally, the DAGs folder on MWAA)."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).resolve()
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "config" / "pipeline.yaml").is_file():
+            return parent
+    return Path.cwd()
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get(CONFIG_DIR_ENV) or project_home() / "config")
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+class SourceSettings(BaseModel):
+    kind: Literal["sqlite", "postgres"]
+    table: str = "reviews"
+    sqlite_path: str | None = None
+    conn_id: str | None = None  # Airflow connection of the source database (aws)
+
+
+class SageMakerSettings(BaseModel):
+    image_uri: str
+    role_arn: str
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    volume_size_gb: int = 30
+    max_runtime_s: int = 7200
+    check_interval_s: int = 60
+    max_attempts: int = 150
+    aws_conn_id: str = "aws_default"
+
+
+class StepSettings(BaseModel):
+    runner: Literal["subprocess", "sagemaker"]
+    python: str | None = None  # interpreter of the task environment (subprocess runner)
+    timeout_s: int = 7200
+    sagemaker: SageMakerSettings | None = None
+
+
+class DvcSettings(BaseModel):
+    registry_url: str  # git repository that holds the .dvc files (a path locally)
+    remote_url: str  # where DVC pushes the content (a folder locally, s3:// in aws)
+    git_user_name: str = "llmops-pipelines"
+    git_user_email: str = "llmops-pipelines@localhost"
+
+
+class LanguageSettings(BaseModel):
+    min_chars: int = 20
+    min_confidence: float = 0.80
+    seed: int = 0
+
+
+class DedupSettings(BaseModel):
+    near_duplicate_jaccard: float = 0.85
+    num_perm: int = 64
+    bands: int = 16
+
+
+class PiiSettings(BaseModel):
+    entities: list[str]
+    spacy_models: dict[str, str] = Field(default_factory=dict)
+
+
+class ToxicitySettings(BaseModel):
+    checkpoints: dict[str, str] = Field(default_factory=dict)
+    batch_size: int = 32
+    quantize_int8: bool = True
+    max_tokens: int = 256
+    num_threads: int = 0
+
+
+class PatternFileSettings(BaseModel):
+    patterns_file: str
+
+
+class IngestionSettings(BaseModel):
+    languages: list[str]
+    extract_batch_rows: int = 5000
+    batch_size: int = 512
+    max_raw_chars: int = 100_000
+    max_clean_chars: int = 5000
+    min_words: int = 5
+    language: LanguageSettings = LanguageSettings()
+    dedup: DedupSettings = DedupSettings()
+    pii: PiiSettings
+    toxicity: ToxicitySettings = ToxicitySettings()
+    injection: PatternFileSettings
+    spam: PatternFileSettings
+
+
+class IngestionThresholds(BaseModel):
+    toxicity_quarantine: float
+    max_quarantine_rate: float
+    min_clean_rows: int = 1
+
+
+class Thresholds(BaseModel):
+    """`config/thresholds.yaml`: the gates, read by pipelines, tests and Terraform alike."""
+
+    version: int
+    ingestion: IngestionThresholds
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LLMOPS_", env_nested_delimiter="__", extra="ignore")
+
+    profile: Literal["local", "aws"]
+    home: Path
+    lake_uri: str
+    source: SourceSettings
+    steps: StepSettings
+    dvc: DvcSettings
+    ingestion: IngestionSettings
+    thresholds: Thresholds
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: it overrides what the YAML files (passed as init values) say.
+        return (env_settings, init_settings)
+
+    def resolve_path(self, value: str) -> Path:
+        """A config path made absolute against the project home."""
+        path = Path(value)
+        return path if path.is_absolute() else self.home / path
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _expand(value: Any, env: dict[str, str], missing: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, env, missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, missing) for v in value]
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                missing.add(name)
+                return match.group(0)
+            return env[name]
+
+        return _VAR.sub(sub, value)
+    return value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise SettingsError(f"configuration file not found: {path}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} must hold a mapping at the top level")
+    return data
+
+
+def load_settings(profile: str | None = None) -> Settings:
+    """Build the settings for `profile` (default: `$LLMOPS_PROFILE`, else `local`)."""
+    profile = profile or os.environ.get(PROFILE_ENV, "local")
+    cdir = config_dir()
+    profile_file = cdir / "profiles" / f"{profile}.yaml"
+    if not profile_file.is_file():
+        known = sorted(p.stem for p in (cdir / "profiles").glob("*.yaml"))
+        raise SettingsError(f"unknown profile {profile!r}; known profiles: {known}")
+    home = project_home()
+    env = {**os.environ, HOME_ENV: str(home)}
+    raw = _deep_merge(_read_yaml(cdir / "pipeline.yaml"), _read_yaml(profile_file))
+    raw["thresholds"] = _read_yaml(cdir / "thresholds.yaml")
+    missing: set[str] = set()
+    expanded = _expand(raw, env, missing)
+    if missing:
+        raise SettingsError(
+            f"profile {profile!r} needs these environment variables: {', '.join(sorted(missing))}"
+        )
+    expanded["home"] = str(home)
+    expanded["profile"] = profile
+    return Settings(**expanded)
+
+
+@lru_cache(maxsize=4)
+def get_settings(profile: str | None = None) -> Settings:
+    """Cached `load_settings`, for code that asks many times in one process."""
+    return load_settings(profile)
+
+
+def load_thresholds() -> Thresholds:
+    """Only the thresholds, without a profile: for gates and tests that need nothing else."""
+    return Thresholds(**_read_yaml(config_dir() / "thresholds.yaml"))
