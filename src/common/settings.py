@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 PROFILE_ENV = "LLMOPS_PROFILE"
 HOME_ENV = "LLMOPS_HOME"
+DATA_DIR_ENV = "LLMOPS_DATA_DIR"
 CONFIG_DIR_ENV = "LLMOPS_CONFIG_DIR"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -81,6 +82,12 @@ class DvcSettings(BaseModel):
     remote_url: str  # where DVC pushes the content (a folder locally, s3:// in aws)
     git_user_name: str = "llmops-pipelines"
     git_user_email: str = "llmops-pipelines@localhost"
+
+
+class AlertSettings(BaseModel):
+    sns_topic_arn: str | None = None  # aws: failures are published here
+    aws_conn_id: str = "aws_default"
+    local_file: str = "alerts.jsonl"  # local: failures are appended here
 
 
 class LanguageSettings(BaseModel):
@@ -149,6 +156,7 @@ class Settings(BaseSettings):
     source: SourceSettings
     steps: StepSettings
     dvc: DvcSettings
+    alerts: AlertSettings = AlertSettings()
     ingestion: IngestionSettings
     thresholds: Thresholds
 
@@ -219,7 +227,7 @@ def load_settings(profile: str | None = None) -> Settings:
         known = sorted(p.stem for p in (cdir / "profiles").glob("*.yaml"))
         raise SettingsError(f"unknown profile {profile!r}; known profiles: {known}")
     home = project_home()
-    env = {**os.environ, HOME_ENV: str(home)}
+    env = {DATA_DIR_ENV: str(home / ".local"), **os.environ, HOME_ENV: str(home)}
     raw = _deep_merge(_read_yaml(cdir / "pipeline.yaml"), _read_yaml(profile_file))
     raw["thresholds"] = _read_yaml(cdir / "thresholds.yaml")
     missing: set[str] = set()

@@ -1,0 +1,62 @@
+"""Failure notifications: one callback for every DAG, two destinations.
+
+`local` appends a JSON line to `<home>/.local/alerts/alerts.jsonl` that a person (or a test) can read;
+`aws` publishes to the SNS topic named by `alerts.sns_topic_arn`, through the Airflow AWS connection.
+The message names the DAG, task, run, try and log URL, never task data: review text must not leak into
+alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from common.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def failure_message(context: dict[str, Any]) -> dict[str, Any]:
+    ti = context.get("task_instance") or context.get("ti")
+    dag_run = context.get("dag_run")
+    exception = context.get("exception")
+    return {
+        "event": "task_failed",
+        "at": datetime.now(UTC).isoformat(),
+        "dag_id": getattr(ti, "dag_id", None),
+        "task_id": getattr(ti, "task_id", None),
+        "run_id": getattr(dag_run, "run_id", None) or getattr(ti, "run_id", None),
+        "try_number": getattr(ti, "try_number", None),
+        "log_url": getattr(ti, "log_url", None),
+        "error": f"{type(exception).__name__}: {exception}"[:1000] if exception else None,
+    }
+
+
+def send_alert(message: dict[str, Any], settings: Settings) -> None:
+    if settings.alerts.sns_topic_arn:
+        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+
+        SnsHook(aws_conn_id=settings.alerts.aws_conn_id).publish_to_target(
+            target_arn=settings.alerts.sns_topic_arn,
+            subject=f"[llmops] {message['dag_id']}.{message['task_id']} failed"[:100],
+            message=json.dumps(message, default=str),
+        )
+        return
+    path = Path(settings.resolve_path(settings.alerts.local_file))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(message, default=str) + "\n")
+
+
+def on_task_failure(context: dict[str, Any]) -> None:
+    """`on_failure_callback` of every task. A broken alert path is logged, never raised: the task has
+    already failed and its own error must stay the one people see."""
+    message = failure_message(context)
+    log.error("task failed: %s", message)
+    try:
+        send_alert(message, get_settings())
+    except Exception:
+        log.exception("could not deliver the failure alert")

@@ -1,0 +1,141 @@
+"""Running a heavy step: the same module and arguments as a local subprocess or a SageMaker Processing job.
+
+This is the project's one swap point for step execution. A step is a module whose `main()` follows
+`common.step_entrypoint`; a `StepCall` names the module and its `--name value` arguments. The `local`
+profile runs it with the task environment's interpreter; the `aws` profile hands the very same argv to a
+SageMaker Processing job running the task image. Nothing here imports Airflow, so the runner is usable
+and testable on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.settings import SageMakerSettings, Settings
+from common.step_entrypoint import EXIT_CRASH, EXIT_OK, EXIT_QUALITY_GATE, EXIT_USAGE
+
+log = logging.getLogger(__name__)
+
+# Environment variables a step inherits wherever it runs: the profile and everything the profile reads.
+PASSED_ENV_PREFIXES = ("LLMOPS_", "AWS_DEFAULT_REGION", "AWS_REGION")
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """One invocation of a heavy step: `python -m <module> --<key> <value> ...`."""
+
+    module: str
+    args: dict[str, str] = field(default_factory=dict)
+
+    def argv(self) -> list[str]:
+        out: list[str] = []
+        for key, value in self.args.items():
+            out += [f"--{key.replace('_', '-')}", str(value)]
+        return out
+
+
+class StepFailed(RuntimeError):
+    """A step exited non-zero. `retryable` is False when retrying cannot help (bad data, bad args)."""
+
+    def __init__(self, call: StepCall, exit_code: int) -> None:
+        meaning = {
+            EXIT_CRASH: "crashed",
+            EXIT_USAGE: "was called with invalid arguments",
+            EXIT_QUALITY_GATE: "stopped at a data-quality gate",
+        }.get(exit_code, "failed")
+        super().__init__(f"step {call.module} {meaning} (exit code {exit_code})")
+        self.call = call
+        self.exit_code = exit_code
+        self.retryable = exit_code not in (EXIT_USAGE, EXIT_QUALITY_GATE)
+
+
+def step_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables a step needs from the orchestrator's environment."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
+    env.update(extra or {})
+    return env
+
+
+class SubprocessStepRunner:
+    """Runs a step in the local task environment, streaming its output into the caller's log."""
+
+    def __init__(self, python: str, timeout_s: int, profile: str) -> None:
+        self.python = python
+        self.timeout_s = timeout_s
+        self.profile = profile
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SubprocessStepRunner:
+        python = settings.steps.python or sys.executable
+        if not os.path.exists(python):
+            raise FileNotFoundError(
+                f"task environment interpreter not found: {python} (run `make setup`, or set "
+                "LLMOPS_STEPS__PYTHON)"
+            )
+        return cls(python=python, timeout_s=settings.steps.timeout_s, profile=settings.profile)
+
+    def run(self, call: StepCall) -> None:
+        command = [self.python, "-m", call.module, *call.argv()]
+        log.info("running step: %s", " ".join(command))
+        # The child gets a clean interpreter state: only PATH/HOME-like basics plus the step variables,
+        # so nothing from the orchestrator's environment (Airflow's own settings) leaks into it.
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+        env.update(step_environment({"LLMOPS_PROFILE": self.profile, "PYTHONUNBUFFERED": "1"}))
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, errors="replace"
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                log.info("[%s] %s", call.module.rsplit(".", 1)[-1], line.rstrip())
+            try:
+                exit_code = process.wait(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+        if exit_code != EXIT_OK:
+            raise StepFailed(call, exit_code)
+
+
+def processing_job_name(task_id: str) -> str:
+    """A templated SageMaker job name: the task id, made name-safe, plus the run's logical timestamp.
+
+    Names allow 63 letters, digits and hyphens; the prefix is kept short because the operator appends a
+    timestamp when a retry finds the name taken.
+    """
+    prefix = re.sub(r"[^A-Za-z0-9-]+", "-", task_id).strip("-")[:28].rstrip("-")
+    return prefix + "-{{ ts_nodash | lower }}"
+
+
+def sagemaker_processing_config(
+    call: StepCall, job_name: str, sagemaker: SageMakerSettings, profile: str = "aws"
+) -> dict[str, Any]:
+    """The CreateProcessingJob request for a step: the task image runs `python -m <module> <argv>`.
+
+    The step reads and writes S3 URIs itself, so the job declares no ProcessingInputs/Outputs: its
+    arguments are exactly those of the local subprocess.
+    """
+    return {
+        "ProcessingJobName": job_name,
+        "RoleArn": sagemaker.role_arn,
+        "AppSpecification": {
+            "ImageUri": sagemaker.image_uri,
+            "ContainerEntrypoint": ["python", "-m", call.module],
+            "ContainerArguments": call.argv(),
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": sagemaker.instance_count,
+                "InstanceType": sagemaker.instance_type,
+                "VolumeSizeInGB": sagemaker.volume_size_gb,
+            }
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": sagemaker.max_runtime_s},
+        "Environment": step_environment({"LLMOPS_PROFILE": profile}),
+        "Tags": [{"Key": "llmops:step", "Value": call.module}],
+    }
