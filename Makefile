@@ -1,18 +1,28 @@
-# One entry point for people and CI. `make setup` builds both local environments from the
-# package registries alone; `make demo` runs the pipelines offline on the `local` profile.
+# One entry point for people and CI.
+#   make setup && make demo   build both local environments, then run the pipelines offline (local profile)
+#   make test                 lint, the MWAA requirements check and both test suites
 SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
 # MWAA runs Python 3.12; the heavy steps run 3.11 here (the local torch wheel is cp311).
 AIRFLOW_PYTHON ?= $(shell scripts/find-python.sh 3.12)
 TASKS_PYTHON ?= $(shell scripts/find-python.sh 3.11)
 VENV := .venv
 TASKS_VENV := .venv-tasks
+UV := $(VENV)/bin/uv
+AIRFLOW_VERSION := 3.3.1
 CONSTRAINTS := mwaa/constraints/airflow-3.3.1-constraints-3.12.txt
 ESSENTIAL := mwaa/constraints/mwaa-essential-constraints-3.3.1.txt
-AIRFLOW_VERSION := 3.3.1
-UV := $(VENV)/bin/uv
+TOXICITY_MODEL := .local/models/toxicity/tiny-multilingual.ckpt
+export LLMOPS_PROFILE ?= local
 
-.PHONY: setup setup-airflow setup-tasks
-setup: setup-airflow setup-tasks
+.PHONY: help setup setup-airflow setup-tasks local-models demo test test-orchestration test-steps lint \
+	format check-mwaa-requirements mwaa-bundle bench-ingestion clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+setup: setup-airflow setup-tasks local-models ## build .venv (MWAA mirror), .venv-tasks (task image mirror) and the local models
 
 # The orchestration environment mirrors MWAA: Airflow and providers under MWAA's constraints,
 # plus requirements.txt (what MWAA installs) and the dev tooling.
@@ -26,9 +36,50 @@ setup-airflow:
 
 # The task environment mirrors docker/tasks: the heavy libraries the steps need.
 # torch goes in first with pip, which finds the local CPU wheel; uv then keeps it.
-setup-tasks:
+setup-tasks: setup-airflow
 	@test -n "$(TASKS_PYTHON)" || { echo 'Python 3.11 is needed for .venv-tasks'; exit 1; }
 	test -x $(TASKS_VENV)/bin/python || $(TASKS_PYTHON) -m venv $(TASKS_VENV)
 	$(TASKS_VENV)/bin/pip install -q torch==$$(sed -n 's/^torch==//p' requirements-tasks.txt)
 	$(UV) pip install --python $(TASKS_VENV)/bin/python -r requirements-tasks.txt -r requirements-dev.txt
 	$(UV) pip install --python $(TASKS_VENV)/bin/python --no-deps -e .
+
+# Models the local profile needs, built offline (no model hub): the small toxicity classifier.
+local-models: $(TOXICITY_MODEL)
+$(TOXICITY_MODEL):
+	$(TASKS_VENV)/bin/python -m pipelines.ingestion.toxicity_model --out $(dir $(TOXICITY_MODEL)) --seed 0
+
+demo: ## seed the sample source database and run the DAGs end to end with dag.test() (offline)
+	$(VENV)/bin/python scripts/demo.py
+
+test: lint check-mwaa-requirements test-orchestration test-steps ## everything CI runs
+
+test-orchestration: ## DAG integrity, orchestration code, MWAA bundle (in .venv, the MWAA mirror)
+	$(VENV)/bin/python -m pytest tests/orchestration
+
+test-steps: ## the heavy steps (in .venv-tasks, the task image mirror)
+	$(TASKS_VENV)/bin/python -m pytest tests/steps
+
+lint: ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Dry-run resolve of requirements.txt with Airflow 3.3.1 for MWAA's Python 3.12 under both MWAA
+# constraint files, as MWAA's own pip install would do it.
+check-mwaa-requirements: ## prove requirements.txt resolves under MWAA's constraints
+	$(UV) pip compile --quiet --python-version 3.12 --python-platform x86_64-manylinux_2_28 \
+		-c $(CONSTRAINTS) -c $(ESSENTIAL) requirements.txt <(echo apache-airflow==$(AIRFLOW_VERSION)) \
+		-o /dev/null
+	@echo "requirements.txt resolves under the MWAA $(AIRFLOW_VERSION) constraints"
+
+mwaa-bundle: ## build build/mwaa: exactly what CI syncs to the MWAA bucket
+	$(VENV)/bin/python scripts/build_mwaa_bundle.py --out build/mwaa
+
+bench-ingestion: ## cleaning-chain throughput and memory benchmarks (JSON in bench-results/)
+	$(TASKS_VENV)/bin/python -m benchmarks.ingestion --out bench-results/ingestion.json
+
+clean:
+	rm -rf build bench-results .pytest_cache .ruff_cache

@@ -102,23 +102,35 @@ with DAG(
     transform = heavy_step(
         "transform",
         "pipelines.ingestion.transform",
-        {"raw_uri": _plan("raw_uri"), "output_uri": _plan("staged_uri"),
-         "result_uri": _plan("transform_result_uri")},
+        {
+            "raw_uri": _plan("raw_uri"),
+            "output_uri": _plan("staged_uri"),
+            "result_uri": _plan("transform_result_uri"),
+        },
         settings,
     )
     validate = heavy_step(
         "validate",
         "pipelines.ingestion.validate",
-        {"staged_uri": _plan("staged_uri"), "transform_result_uri": _plan("transform_result_uri"),
-         "data_docs_uri": _plan("data_docs_uri"), "result_uri": _plan("validation_result_uri")},
+        {
+            "staged_uri": _plan("staged_uri"),
+            "transform_result_uri": _plan("transform_result_uri"),
+            "data_docs_uri": _plan("data_docs_uri"),
+            "result_uri": _plan("validation_result_uri"),
+        },
         settings,
     )
     publish = heavy_step(
         "publish",
         "pipelines.ingestion.publish",
-        {"staged_uri": _plan("staged_uri"), "validation_result_uri": _plan("validation_result_uri"),
-         "transform_result_uri": _plan("transform_result_uri"), "lake_uri": _plan("lake_uri"),
-         "run_id": "{{ run_id }}", "result_uri": _plan("publish_result_uri")},
+        {
+            "staged_uri": _plan("staged_uri"),
+            "validation_result_uri": _plan("validation_result_uri"),
+            "transform_result_uri": _plan("transform_result_uri"),
+            "lake_uri": _plan("lake_uri"),
+            "run_id": "{{ run_id }}",
+            "result_uri": _plan("publish_result_uri"),
+        },
         settings,
     )
 

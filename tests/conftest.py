@@ -6,12 +6,15 @@ nothing a test does can touch the repository's own `.local/` or a real AWS accou
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 _SCRATCH = Path(tempfile.mkdtemp(prefix="llmops-tests-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
 
 os.environ.setdefault("LLMOPS_PROFILE", "local")
 os.environ["LLMOPS_HOME"] = str(REPO)

@@ -30,7 +30,9 @@ def run_local_step(module: str, args: dict[str, str], profile: str) -> None:
         raise
 
 
-def heavy_step(task_id: str, module: str, args: dict[str, str], settings: Settings, **task_kwargs: Any) -> BaseOperator:
+def heavy_step(
+    task_id: str, module: str, args: dict[str, str], settings: Settings, **task_kwargs: Any
+) -> BaseOperator:
     """A task that runs `python -m <module>` with `args` in the profile's step runner."""
     if settings.steps.runner == "subprocess":
         from airflow.providers.standard.operators.python import PythonOperator

@@ -59,8 +59,9 @@ def run_step(
     try:
         result = body(args)
     except QualityGateFailed as failure:
-        storage.write_json(args.result_uri, {"status": "quality_gate_failed", "error": str(failure),
-                                             **failure.result})
+        storage.write_json(
+            args.result_uri, {"status": "quality_gate_failed", "error": str(failure), **failure.result}
+        )
         log.error("quality gate failed: %s", failure)
         return EXIT_QUALITY_GATE
     except Exception as error:

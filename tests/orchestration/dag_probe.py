@@ -12,13 +12,26 @@ import json
 import sys
 import time
 
-import airflow  # noqa: F401
+import airflow
 import airflow.sdk
 from airflow.sdk import DAG, Asset, Param, task  # noqa: F401
 
 HEAVY = (
-    "torch", "transformers", "presidio_analyzer", "presidio_anonymizer", "detoxify", "great_expectations",
-    "mlflow", "ragas", "giskard", "sentence_transformers", "peft", "trl", "spacy", "dvc", "datasketch",
+    "torch",
+    "transformers",
+    "presidio_analyzer",
+    "presidio_anonymizer",
+    "detoxify",
+    "great_expectations",
+    "mlflow",
+    "ragas",
+    "giskard",
+    "sentence_transformers",
+    "peft",
+    "trl",
+    "spacy",
+    "dvc",
+    "datasketch",
 )
 lookups: list[str] = []
 
@@ -51,11 +64,15 @@ except Exception as exc:  # reported, not raised: the test asserts on it
 elapsed_ms = (time.perf_counter() - started) * 1000
 loaded = sorted(set(sys.modules) - before)
 dags = [v.dag_id for v in vars(module).values() if isinstance(v, DAG)] if module else []
-print(json.dumps({
-    "file": path,
-    "parse_ms": elapsed_ms,
-    "error": error,
-    "heavy_modules": sorted({m.split(".")[0] for m in loaded if m.split(".")[0] in HEAVY}),
-    "lookups": lookups,
-    "dag_ids": dags,
-}))
+print(
+    json.dumps(
+        {
+            "file": path,
+            "parse_ms": elapsed_ms,
+            "error": error,
+            "heavy_modules": sorted({m.split(".")[0] for m in loaded if m.split(".")[0] in HEAVY}),
+            "lookups": lookups,
+            "dag_ids": dags,
+        }
+    )
+)

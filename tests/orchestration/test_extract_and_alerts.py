@@ -31,8 +31,10 @@ ROWS = [
 def source(tmp_path, monkeypatch):
     db = tmp_path / "source.db"
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE reviews (review_id TEXT, product_id TEXT, star_rating, review_text, "
-                     "created_at TEXT, helpful_votes INTEGER, verified_purchase INTEGER)")
+        conn.execute(
+            "CREATE TABLE reviews (review_id TEXT, product_id TEXT, star_rating, review_text, "
+            "created_at TEXT, helpful_votes INTEGER, verified_purchase INTEGER)"
+        )
         conn.executemany("INSERT INTO reviews VALUES (?,?,?,?,?,?,?)", ROWS)
     monkeypatch.setenv("LLMOPS_SOURCE__SQLITE_PATH", str(db))
     monkeypatch.setenv("LLMOPS_INGESTION__EXTRACT_BATCH_ROWS", "2")  # several fetches for three rows
@@ -48,8 +50,12 @@ def test_extract_reads_the_window_only_and_keeps_raw_values(source, tmp_path):
     rows = table.to_pylist()
     assert [r["review_id"] for r in rows] == ["r1", "r2", "r3"]
     assert rows[0]["review_text"] == "Great kettle 😀" and rows[0]["text_type"] == "str"
-    assert rows[1]["star_rating"] == "five" and rows[1]["review_text"] is None and rows[1]["text_type"] == "int"
-    assert rows[2]["text_type"] == "bytes" and rows[2]["product_id"] is None and rows[2]["star_rating"] is None
+    assert (
+        rows[1]["star_rating"] == "five" and rows[1]["review_text"] is None and rows[1]["text_type"] == "int"
+    )
+    assert (
+        rows[2]["text_type"] == "bytes" and rows[2]["product_id"] is None and rows[2]["star_rating"] is None
+    )
     assert rows[0]["created_at"] == datetime(2026, 11, 19, 8, tzinfo=UTC)
 
 
@@ -90,7 +96,9 @@ def test_aws_alert_is_published_to_sns(monkeypatch):
         sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="eu-west-1")
         topic = sns.create_topic(Name="llmops-alerts-test")["TopicArn"]
         queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
         monkeypatch.setenv("LLMOPS_ALERTS_TOPIC_ARN", topic)
         send_alert(failure_message({"task_instance": _TI()}), load_settings("aws"))

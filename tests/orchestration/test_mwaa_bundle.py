@@ -51,8 +51,11 @@ def s3_endpoint():
 
 def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, s3_endpoint):
     bundle = tmp_path / "bundle"
-    subprocess.run([sys.executable, str(REPO / "scripts" / "build_mwaa_bundle.py"), "--out", str(bundle)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "build_mwaa_bundle.py"), "--out", str(bundle)],
+        check=True,
+        capture_output=True,
+    )
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1")
     bucket = "mwaa-bundle-test"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -62,8 +65,11 @@ def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, s3_end
         s3.upload_file(str(bundle / key), bucket, key)
 
     download = tmp_path / "mwaa"
-    listed = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-              for o in page.get("Contents", [])]
+    listed = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    ]
     assert sorted(listed) == uploaded
     for key in listed:
         target = download / key
@@ -73,12 +79,21 @@ def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, s3_end
     assert "LLMOPS_PROFILE=aws" in (download / "startup.sh").read_text()
 
     dags_folder = download / "dags"
-    env = {**os.environ, **AWS_PROFILE_ENV, "LLMOPS_HOME": str(dags_folder),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder)}
+    env = {
+        **os.environ,
+        **AWS_PROFILE_ENV,
+        "LLMOPS_HOME": str(dags_folder),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+    }
     env.pop("PYTHONPATH", None)
     env.pop("LLMOPS_DATA_DIR", None)
-    completed = subprocess.run([sys.executable, "-c", PARSE_FROM_BUNDLE, str(dags_folder)], env=env,
-                               capture_output=True, text=True, cwd=tmp_path)
+    completed = subprocess.run(
+        [sys.executable, "-c", PARSE_FROM_BUNDLE, str(dags_folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -95,10 +110,17 @@ def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, s3_end
     assert ingestion["extract"] != "SageMakerProcessingOperator"
     config = report["transform_config"]
     assert report["deferrable"] is True
-    assert report["check_interval"] * report["max_attempts"] >= config["StoppingCondition"]["MaxRuntimeInSeconds"]
+    assert (
+        report["check_interval"] * report["max_attempts"]
+        >= config["StoppingCondition"]["MaxRuntimeInSeconds"]
+    )
     assert report["max_ingestion_time"] == config["StoppingCondition"]["MaxRuntimeInSeconds"]
     assert config["AppSpecification"]["ImageUri"] == AWS_PROFILE_ENV["LLMOPS_TASK_IMAGE_URI"]
-    assert config["AppSpecification"]["ContainerEntrypoint"] == ["python", "-m", "pipelines.ingestion.transform"]
+    assert config["AppSpecification"]["ContainerEntrypoint"] == [
+        "python",
+        "-m",
+        "pipelines.ingestion.transform",
+    ]
     args = config["AppSpecification"]["ContainerArguments"]
     assert args[0::2] == ["--raw-uri", "--output-uri", "--result-uri"]
     assert config["RoleArn"] == AWS_PROFILE_ENV["LLMOPS_SAGEMAKER_ROLE_ARN"]

@@ -63,7 +63,9 @@ def test_subprocess_runner_runs_the_module_with_the_same_argv(tmp_path):
     assert out.read_text() == "--output-uri|--mode|ok|local"
 
 
-@pytest.mark.parametrize(("mode", "code", "retryable"), [("crash", 1, True), ("gate", EXIT_QUALITY_GATE, False)])
+@pytest.mark.parametrize(
+    ("mode", "code", "retryable"), [("crash", 1, True), ("gate", EXIT_QUALITY_GATE, False)]
+)
 def test_subprocess_runner_keeps_exit_code_semantics(tmp_path, mode, code, retryable):
     call = StepCall("tests.orchestration.echo_step", {"output_uri": str(tmp_path / "o"), "mode": mode})
     with pytest.raises(StepFailed) as failure:
@@ -79,7 +81,12 @@ def test_sagemaker_request_runs_the_same_argv(monkeypatch):
     call = StepCall("pipelines.ingestion.transform", {"raw_uri": "s3://b/raw", "output_uri": "s3://b/out"})
     config = sagemaker_processing_config(call, "transform-x", sagemaker)
     app = config["AppSpecification"]
-    assert app["ContainerEntrypoint"] + app["ContainerArguments"] == ["python", "-m", call.module, *call.argv()]
+    assert app["ContainerEntrypoint"] + app["ContainerArguments"] == [
+        "python",
+        "-m",
+        call.module,
+        *call.argv(),
+    ]
     assert config["ProcessingResources"]["ClusterConfig"]["InstanceType"] == sagemaker.instance_type
     assert config["StoppingCondition"]["MaxRuntimeInSeconds"] == sagemaker.max_runtime_s
     assert "AWS_SECRET_ACCESS_KEY" not in config["Environment"]
@@ -89,7 +96,9 @@ def test_window_is_the_interval_or_whole_backfill_days():
     start, end = datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
     assert resolve_window(start, end) == (start, end)
     assert resolve_window(start, end, "2026-11-01", "2026-11-03") == (
-        datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC))
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 11, 4, tzinfo=UTC),
+    )
     with pytest.raises(ValueError, match="both"):
         resolve_window(start, end, "2026-11-01", None)
     with pytest.raises(ValueError, match="before"):
