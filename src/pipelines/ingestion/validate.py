@@ -1,0 +1,406 @@
+"""The ingestion quality gate: a Great Expectations suite over the staged run, before anything is published.
+
+`python -m pipelines.ingestion.validate --staged-uri URI --transform-result-uri URI --data-docs-uri URI
+--result-uri URI`
+
+Three batches are validated, each with its own suite, and all three show in the run's Data Docs:
+
+- `staged_files`: one row per staged Parquet file: its exact Arrow schema against the one the lake
+  promises (`CLEAN_REVIEW`, `QUARANTINE_REVIEW`), and a well-formed `dt` partition value;
+- `clean_reviews`: one row per clean review: ids, rating, language, text length, toxicity, content hash,
+  residual PII;
+- `run_summary`: one row of counts: the quarantine rate, a minimum of clean rows, input = clean +
+  quarantine, and the staged files holding exactly the rows the transform reported.
+
+Memory: only footers are read for schemas and row counts, and the clean data is read one Parquet row
+group at a time, keeping the small columns the suite checks. The text itself is reduced to two derived
+columns while its row group is in memory: its length in characters and the PII entity types whose
+presidio pattern still matches it. So memory grows with ids, not with text, and no review text, let alone
+residual PII, is copied into Data Docs or the result.
+
+A failing suite raises `QualityGateFailed` (exit code 3): the DAG stops and nothing is published. Data
+Docs are written for every run, pass or fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import re
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from great_expectations.checkpoint import UpdateDataDocsAction
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.row_conditions import Column
+
+from common import storage
+from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW
+from common.settings import Settings, get_settings
+from common.step_entrypoint import QualityGateFailed, run_step, step_parser
+from pipelines.ingestion.pii import residual_pii_patterns
+
+log = logging.getLogger(__name__)
+
+EXPECTED_SCHEMAS: dict[str, pa.Schema] = {"clean": CLEAN_REVIEW, "quarantine": QUARANTINE_REVIEW}
+DOCS_SITE = "ingestion"
+# The columns of a clean review the row-level suite reads as they are; `cleaned_text` is read too, but
+# only to derive the two columns below.
+ROW_COLUMNS = ["review_id", "product_id", "star_rating", "language", "toxicity_score", "content_hash"]
+TEXT_CHARS = "cleaned_text_chars"
+RESIDUAL_PII = "residual_pii"
+STATISTICS = ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations")
+RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "partial_unexpected_counts")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    kind: str  # clean | quarantine
+    dt: str
+    uri: str
+
+
+def describe_schema(schema: pa.Schema) -> str:
+    """`name: type; ...` in field order. List types are written without their item field's name,
+    which Parquet writers name differently (`item`, `element`) for the same type."""
+
+    def type_name(data_type: pa.DataType) -> str:
+        if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+            prefix = "large_list" if pa.types.is_large_list(data_type) else "list"
+            return f"{prefix}<{type_name(data_type.value_type)}>"
+        return str(data_type)
+
+    return "; ".join(f"{field.name}: {type_name(field.type)}" for field in schema)
+
+
+def staged_files(staged_uri: str) -> list[StagedFile]:
+    """The Parquet files of a staged run: `<staged>/<kind>/dt=YYYY-MM-DD/*.parquet`."""
+    found = []
+    for kind in EXPECTED_SCHEMAS:
+        root = storage.join(staged_uri, kind)
+        for uri in storage.list_files(root):
+            if not uri.endswith(".parquet"):
+                continue
+            partition = uri[len(root) + 1 :].split("/", 1)[0]
+            found.append(StagedFile(kind, partition.removeprefix("dt="), uri))
+    return found
+
+
+@contextmanager
+def _parquet(uri: str) -> Iterator[pq.ParquetFile]:
+    with storage.open_uri(uri, "rb") as handle:
+        yield pq.ParquetFile(handle)
+
+
+# --- the three batches -----------------------------------------------------------------------
+
+
+def files_frame(files: Sequence[StagedFile]) -> pd.DataFrame:
+    """One row per staged file, from its footer only."""
+    rows = []
+    for staged in files:
+        with _parquet(staged.uri) as parquet:
+            schema, num_rows = parquet.schema_arrow, parquet.metadata.num_rows
+        rows.append(
+            {
+                "kind": staged.kind,
+                "dt": staged.dt,
+                "file": staged.uri,
+                "schema": describe_schema(schema),
+                "expected_schema": describe_schema(EXPECTED_SCHEMAS[staged.kind]),
+                "rows": num_rows,
+            }
+        )
+    columns = ["kind", "dt", "file", "schema", "expected_schema", "rows"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _residual_pii(texts: pa.ChunkedArray | pa.Array, patterns: dict[str, re.Pattern[str]]) -> pa.Array:
+    """Per text: the entity types whose pattern matches, comma-separated, or null when none does."""
+    labels = []
+    for text in texts.to_pylist():
+        found = [entity for entity, pattern in patterns.items() if text and pattern.search(text)]
+        labels.append(",".join(sorted(found)) or None)
+    return pa.array(labels, pa.string())
+
+
+def _row_group_checks(table: pa.Table, patterns: dict[str, re.Pattern[str]]) -> pa.Table:
+    texts = table.column("cleaned_text")
+    columns = {name: table.column(name) for name in ROW_COLUMNS}
+    columns[TEXT_CHARS] = pc.utf8_length(texts)
+    columns[RESIDUAL_PII] = _residual_pii(texts, patterns)
+    return pa.table(columns)
+
+
+def clean_reviews_frame(files: Sequence[StagedFile], patterns: dict[str, str]) -> pd.DataFrame:
+    """The checked columns of every clean review, read one row group at a time.
+
+    Files whose schema is not the expected one are left out: the `staged_files` suite already fails on
+    them, and their columns may not even exist.
+    """
+    compiled = {entity: re.compile(pattern) for entity, pattern in patterns.items()}
+    expected = describe_schema(CLEAN_REVIEW)
+    parts = []
+    for staged in files:
+        if staged.kind != "clean":
+            continue
+        with _parquet(staged.uri) as parquet:
+            if describe_schema(parquet.schema_arrow) != expected:
+                continue
+            for group in range(parquet.num_row_groups):
+                table = parquet.read_row_group(group, columns=[*ROW_COLUMNS, "cleaned_text"])
+                parts.append(_row_group_checks(table, compiled))
+    if not parts:
+        empty = CLEAN_REVIEW.empty_table().select([*ROW_COLUMNS, "cleaned_text"])
+        parts.append(_row_group_checks(empty, compiled))
+    return pa.concat_tables(parts).to_pandas()
+
+
+def run_summary_frame(transform_result: dict[str, Any], files: pd.DataFrame) -> pd.DataFrame:
+    """The run's counts as one row, so the count-level checks are expectations in Data Docs too."""
+    input_count = int(transform_result["input_count"])
+    clean_count = int(transform_result["clean_count"])
+    quarantine_count = int(transform_result["quarantine_count"])
+    return pd.DataFrame(
+        [
+            {
+                "input_count": input_count,
+                "clean_count": clean_count,
+                "quarantine_count": quarantine_count,
+                "accounted_count": clean_count + quarantine_count,
+                "quarantine_rate": quarantine_count / input_count if input_count else 0.0,
+                "staged_clean_rows": int(files.loc[files["kind"] == "clean", "rows"].sum()),
+                "staged_quarantine_rows": int(files.loc[files["kind"] == "quarantine", "rows"].sum()),
+            }
+        ]
+    )
+
+
+# --- the suites -------------------------------------------------------------------------------
+
+
+def staged_files_expectations() -> list[gxe.Expectation]:
+    return [
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="schema",
+            column_B="expected_schema",
+            notes="Every staged file has exactly the lake's schema: column names, order and Arrow types.",
+        ),
+        gxe.ExpectColumnValuesToMatchStrftimeFormat(column="dt", strftime_format="%Y-%m-%d"),
+        gxe.ExpectColumnValuesToNotBeNull(column="dt"),
+    ]
+
+
+def clean_reviews_expectations(settings: Settings) -> list[gxe.Expectation]:
+    ingestion = settings.ingestion
+    toxicity_threshold = settings.thresholds.ingestion.toxicity_quarantine
+    expectations: list[gxe.Expectation] = [
+        gxe.ExpectColumnValuesToNotBeNull(column=column)
+        for column in [*ROW_COLUMNS, TEXT_CHARS]  # a null text has a null length
+    ]
+    return [
+        *expectations,
+        gxe.ExpectColumnValuesToBeUnique(column="review_id"),
+        gxe.ExpectColumnValuesToBeBetween(column="star_rating", min_value=1, max_value=5),
+        gxe.ExpectColumnValuesToBeInSet(column="language", value_set=list(ingestion.languages)),
+        gxe.ExpectColumnValuesToBeBetween(
+            column=TEXT_CHARS,
+            min_value=1,
+            max_value=ingestion.max_clean_chars,
+            notes="Length of cleaned_text in characters.",
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="toxicity_score", min_value=0, max_value=1),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="toxicity_score",
+            max_value=toxicity_threshold,
+            strict_max=True,
+            notes="Reviews at or above the quarantine threshold must have been quarantined as `toxic`.",
+        ),
+        gxe.ExpectColumnValuesToBeNull(
+            column=RESIDUAL_PII,
+            notes="PII entity types whose presidio pattern still matches cleaned_text; the text itself is "
+            "never shown here.",
+        ),
+    ]
+
+
+def run_summary_expectations(settings: Settings) -> list[gxe.Expectation]:
+    gates = settings.thresholds.ingestion
+    return [
+        gxe.ExpectColumnValuesToBeBetween(
+            column="quarantine_rate", min_value=0, max_value=gates.max_quarantine_rate
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="clean_count",
+            min_value=gates.min_clean_rows,
+            row_condition=Column("input_count") > 0,
+            notes="A window with input must publish at least this many clean reviews.",
+        ),
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="input_count",
+            column_B="accounted_count",
+            notes="Nothing lost: every input review is clean or quarantined.",
+        ),
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="staged_clean_rows", column_B="clean_count"),
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="staged_quarantine_rows", column_B="quarantine_count"),
+    ]
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def _json_safe(value: Any) -> Any:
+    """GX reports missing values as NaN, which is not JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _exception_messages(info: dict[str, Any] | None) -> list[str]:
+    """GX reports an expectation that could not be computed either flat or keyed by metric."""
+    if not info:
+        return []
+    entries = [info] if "raised_exception" in info else list(info.values())
+    return [
+        str(e.get("exception_message")) for e in entries if isinstance(e, dict) and e.get("raised_exception")
+    ]
+
+
+def _failure(suite: str, outcome: Any) -> dict[str, Any]:
+    config = outcome.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    result = outcome.result or {}
+    observed = (
+        {"observed_value": result["observed_value"]}
+        if "observed_value" in result
+        else {k: result[k] for k in RESULT_KEYS if k in result}
+    )
+    errors = _exception_messages(outcome.exception_info)
+    if errors:
+        observed["exceptions"] = errors
+    failure = {"suite": suite, "expectation": config.type, "kwargs": kwargs, "observed": observed}
+    # Round-trip through JSON: kwargs hold GX objects (row conditions) and observed values numpy scalars.
+    return json.loads(json.dumps(_json_safe(failure), default=str))
+
+
+def _context(docs_dir: str) -> Any:
+    """An ephemeral context whose only Data Docs site is `docs_dir`: nothing else is written."""
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for site in list(context.get_site_names()):
+        context.delete_data_docs_site(site)
+    context.add_data_docs_site(
+        DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    return context
+
+
+def run_validation(
+    staged_uri: str, transform_result: dict[str, Any], data_docs_uri: str, settings: Settings
+) -> dict[str, Any]:
+    """Validate a staged run and publish its Data Docs; the result says whether it may be published."""
+    files = staged_files(staged_uri)
+    frame_of_files = files_frame(files)
+    patterns = residual_pii_patterns(settings.ingestion.pii.entities)
+    batches = [
+        ("staged_files", frame_of_files, staged_files_expectations()),
+        ("clean_reviews", clean_reviews_frame(files, patterns), clean_reviews_expectations(settings)),
+        (
+            "run_summary",
+            run_summary_frame(transform_result, frame_of_files),
+            run_summary_expectations(settings),
+        ),
+    ]
+    suites: dict[str, dict[str, Any]] = {}
+    failures: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="data-docs-") as docs_dir:
+        context = _context(docs_dir)
+        source = context.data_sources.add_pandas("staged_run")
+        for name, frame, expectations in batches:
+            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("run")
+            suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
+            )
+            # One checkpoint per batch: a checkpoint passes the same DataFrame to all its validations.
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=name,
+                    validation_definitions=[definition],
+                    actions=[UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
+                    result_format="SUMMARY",
+                )
+            )
+            for outcome in checkpoint.run(batch_parameters={"dataframe": frame}).run_results.values():
+                counts = {k: int(outcome.statistics[k]) for k in STATISTICS}
+                suites[name] = {"success": bool(outcome.success), "rows": len(frame), **counts}
+                failures += [_failure(name, r) for r in outcome.results if not r.success]
+        storage.upload_dir(docs_dir, data_docs_uri)
+    totals = {key: sum(s[key] for s in suites.values()) for key in STATISTICS}
+    return {
+        "success": all(s["success"] for s in suites.values()),
+        "staged_uri": staged_uri,
+        "statistics": totals,
+        "suites": suites,
+        "failed_expectations": failures,
+        "partitions": sorted({f.dt for f in files}),
+        "data_docs_index_uri": storage.join(data_docs_uri, "index.html"),
+    }
+
+
+def body(args: argparse.Namespace) -> dict[str, Any]:
+    result = run_validation(
+        args.staged_uri, storage.read_json(args.transform_result_uri), args.data_docs_uri, get_settings()
+    )
+    stats = result["statistics"]
+    log.info(
+        "validation: %d of %d expectations met; Data Docs at %s",
+        stats["successful_expectations"],
+        stats["evaluated_expectations"],
+        result["data_docs_index_uri"],
+    )
+    if not result["success"]:
+        failed = sorted({f"{f['suite']}.{f['expectation']}" for f in result["failed_expectations"]})
+        raise QualityGateFailed(
+            f"{stats['unsuccessful_expectations']} expectation(s) failed: {', '.join(failed)}", result
+        )
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    p = step_parser("Validate a staged ingestion run with Great Expectations and write its Data Docs.")
+    p.add_argument(
+        "--staged-uri", required=True, help="the transform's output: <staged>/{clean,quarantine}/dt=*/"
+    )
+    p.add_argument("--transform-result-uri", required=True, help="the transform's result JSON (counts)")
+    p.add_argument("--data-docs-uri", required=True, help="where the Data Docs site is written")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(body, parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
