@@ -85,7 +85,7 @@ with DAG(
     def extract(run_plan: dict) -> dict:
         from datetime import datetime
 
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from pipelines.ingestion.extract import extract_window
 

@@ -17,7 +17,7 @@ from common.steps import StepCall, StepFailed, SubprocessStepRunner, processing_
 
 def run_local_step(module: str, args: dict[str, str], profile: str) -> None:
     """Task callable of the local profile; a non-retryable failure fails the task without retries."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from common.settings import get_settings
 
