@@ -100,11 +100,17 @@ class DedupSettings(BaseModel):
     near_duplicate_jaccard: float = 0.85
     num_perm: int = 64
     bands: int = 16
+    max_candidates: int = 32  # LSH candidates verified per review, most band matches first
+    state_cache_mib: int = 16  # page cache of the on-disk duplicate state (SQLite)
 
 
 class PiiSettings(BaseModel):
     entities: list[str]
     spacy_models: dict[str, str] = Field(default_factory=dict)
+    phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "ES", "IT", "NL"]
+    )
+    phone_leniency: int = 2  # python-phonenumbers Leniency: 0 POSSIBLE .. 3 EXACT_GROUPING
 
 
 class ToxicitySettings(BaseModel):
@@ -113,6 +119,7 @@ class ToxicitySettings(BaseModel):
     quantize_int8: bool = True
     max_tokens: int = 256
     num_threads: int = 0
+    cache_dir: str | None = None  # downloaded (s3://) and rewritten checkpoints; None: the temp folder
 
 
 class PatternFileSettings(BaseModel):
@@ -126,6 +133,7 @@ class IngestionSettings(BaseModel):
     max_raw_chars: int = 100_000
     max_clean_chars: int = 5000
     min_words: int = 5
+    min_letter_share: float = 0.4  # letters among non-punctuation, non-emoji characters; below: garbled
     language: LanguageSettings = LanguageSettings()
     dedup: DedupSettings = DedupSettings()
     pii: PiiSettings

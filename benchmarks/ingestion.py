@@ -1,0 +1,326 @@
+"""`make bench-ingestion`: throughput and memory of the ingestion cleaning chain, as ratios.
+
+Throughput (one process, same texts, models loaded before the clock starts):
+- `chain`: the project's chain (`ReviewChain.process`) with a toxicity model of Detoxify's production
+  architecture and size (BERT-base, random weights: the arithmetic costs the same), int8, batched;
+- `model_alone`: that model in the chain's own inference setup on exactly the texts the chain sent it;
+  target: chain >= 0.8 x model_alone (everything but the model costs at most 20%);
+- `reference`: each step row by row with the model in fp32 at batch size 1, as the reference design did;
+  target: chain >= 2.5 x reference;
+- agreement: the int8 model's scores against fp32 on the same texts; target: max |diff| <= 0.02.
+
+Memory: the `transform` step in a subprocess over generated raw data of each size (tiny toxicity model);
+target: peak RSS at the largest size within 20% of the smallest.
+
+Texts are real multilingual reviews from `../shared/data/marc` when present (never copied into the
+repository), generated reviews otherwise. Results: JSON at --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+MARC = REPO.parent / "shared" / "data" / "marc" / "marc_test_all_langs.csv"
+SUPPORTED = ("de", "en", "es", "fr")  # MARC's languages that the project supports (it also has ja, zh)
+
+
+def marc_texts(n: int) -> tuple[list[str], str]:
+    """n real reviews, balanced over languages and stars, deterministic."""
+    if not MARC.is_file():
+        return [], "generated"
+    per_lang = {lang: [] for lang in SUPPORTED}
+    with MARC.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            bucket = per_lang.get(row["lang"])
+            if bucket is not None and len(bucket) < n // len(SUPPORTED):
+                bucket.append(row["text"])
+    texts = [t for group in zip(*per_lang.values(), strict=False) for t in group]
+    return texts[:n], f"marc ({MARC.name})"
+
+
+def generated_texts(n: int) -> list[str]:
+    from common.sample_source import iter_reviews
+
+    texts = []
+    for row in iter_reviews(
+        seed=3,
+        products=max(10, n // 20),
+        mean_reviews_per_product=25,
+        days=10,
+        end_date=datetime(2026, 11, 20).date(),
+        defect_rate=0.0,
+    ):
+        if isinstance(row["review_text"], str):
+            texts.append(row["review_text"])
+        if len(texts) == n:
+            break
+    return texts
+
+
+def raw_records(texts: list[str]) -> list[dict[str, Any]]:
+    start = datetime(2026, 11, 19, tzinfo=UTC)
+    return [
+        {
+            "review_id": f"bench-{i:07d}",
+            "product_id": f"p{i % 97}",
+            "star_rating": str(1 + i % 5),
+            "review_text": text,
+            "text_type": "str",
+            "created_at": start + timedelta(seconds=i),
+            "helpful_votes": i % 7,
+            "verified_purchase": True,
+        }
+        for i, text in enumerate(texts)
+    ]
+
+
+def settings_with(checkpoint: Path, quantize: bool, batch_size: int):
+    from common.settings import load_settings
+
+    settings = load_settings("local")
+    tox = settings.ingestion.toxicity.model_copy(
+        update={
+            "checkpoints": {"default": str(checkpoint)},
+            "quantize_int8": quantize,
+            "batch_size": batch_size,
+        }
+    )
+    ingestion = settings.ingestion.model_copy(update={"toxicity": tox})
+    return settings.model_copy(update={"ingestion": ingestion})
+
+
+def throughput(n: int, work: Path) -> dict[str, Any]:
+    import torch
+    from detoxify import Detoxify
+
+    from pipelines.ingestion.chain import ReviewChain
+    from pipelines.ingestion.cleaning import clean_text
+    from pipelines.ingestion.injection import InjectionScreen
+    from pipelines.ingestion.language import LanguageDetector
+    from pipelines.ingestion.pii import PiiRedactor
+    from pipelines.ingestion.toxicity import ToxicityScorer
+    from pipelines.ingestion.toxicity_model import build_checkpoint
+
+    texts, source = marc_texts(n)
+    if not texts:
+        texts = generated_texts(n)
+    records = raw_records(texts)
+    checkpoint = build_checkpoint(work / "base-model", size="base", arch="bert", texts=texts)
+
+    int8 = settings_with(checkpoint, quantize=True, batch_size=32)
+    chain = ReviewChain(int8, work / "chain")
+    scorer = chain.toxicity  # the chain's own scorer: same model object, same inference setup
+    sent: list[tuple[str, str]] = []
+    original_score = scorer.score
+
+    def recording_score(batch_texts, languages):
+        sent.extend(zip(batch_texts, languages, strict=True))
+        return original_score(batch_texts, languages)
+
+    scorer.score = recording_score
+    scorer.score(["warm-up text for the model"], ["en"])
+    sent.clear()
+    started = time.perf_counter()
+    clean, quarantine = chain.process(records)
+    chain_s = time.perf_counter() - started
+    chain.close()
+    scorer.score = original_score
+    assert len(clean) + len(quarantine) == len(records)
+
+    model_texts, model_langs = [t for t, _ in sent], [lang for _, lang in sent]
+    started = time.perf_counter()
+    int8_scores = scorer.score(model_texts, model_langs)
+    model_s = time.perf_counter() - started
+
+    fp32 = ToxicityScorer.from_settings(settings_with(checkpoint, quantize=False, batch_size=32).ingestion)
+    fp32_scores = fp32.score(model_texts, model_langs)
+    max_diff = max((abs(a - b) for a, b in zip(int8_scores, fp32_scores, strict=True)), default=0.0)
+
+    # The reference design: every step row by row, Detoxify's own predict() in fp32 on one text at a time.
+    ingestion = int8.ingestion
+    detector = LanguageDetector(
+        ingestion.languages,
+        ingestion.language.min_chars,
+        ingestion.language.min_confidence,
+        ingestion.language.seed,
+    )
+    redactor = PiiRedactor.from_settings(ingestion)
+    screen = InjectionScreen.from_file(int8.resolve_path(ingestion.injection.patterns_file))
+    detox = Detoxify(
+        "original",
+        checkpoint=str(checkpoint),
+        device="cpu",
+        huggingface_config_path=str(checkpoint.parent / checkpoint.stem),
+    )
+    reference_n = min(len(records), max(60, n // 4))
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for record in records[:reference_n]:
+            text = clean_text(record["review_text"])
+            language = detector.detect(text)
+            text, _ = redactor.redact(text, language if language in ingestion.languages else "en")
+            screen.match(text)
+            detox.predict(text)
+    reference_s = time.perf_counter() - started
+
+    chain_rate = len(records) / chain_s
+    model_rate = len(model_texts) / model_s
+    reference_rate = reference_n / reference_s
+    return {
+        "texts": source,
+        "reviews": len(records),
+        "scored_by_model": len(model_texts),
+        "clean": len(clean),
+        "quarantined": len(quarantine),
+        "chain_reviews_per_s": round(chain_rate, 2),
+        "model_alone_texts_per_s": round(model_rate, 2),
+        "reference_reviews_per_s": round(reference_rate, 2),
+        "reference_reviews": reference_n,
+        "chain_vs_model_alone": round(chain_rate / model_rate, 3),
+        "chain_vs_reference": round(chain_rate / reference_rate, 3),
+        "int8_vs_fp32_max_abs_diff": round(max_diff, 5),
+        "targets": {
+            "chain_vs_model_alone": 0.8,
+            "chain_vs_reference": 2.5,
+            "int8_vs_fp32_max_abs_diff": 0.02,
+        },
+        "met": {
+            "chain_vs_model_alone": chain_rate / model_rate >= 0.8,
+            "chain_vs_reference": chain_rate / reference_rate >= 2.5,
+            "int8_vs_fp32_max_abs_diff": max_diff <= 0.02,
+        },
+    }
+
+
+def write_raw(n: int, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from common.sample_source import iter_reviews
+    from common.schemas import RAW_REVIEW
+    from pipelines.ingestion.extract import to_raw_batch
+
+    class Row:
+        def __init__(self, d: dict[str, Any]) -> None:
+            self.__dict__.update(d)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = iter_reviews(
+        seed=5,
+        products=max(50, n // 40),
+        mean_reviews_per_product=40,
+        days=30,
+        end_date=datetime(2026, 11, 20).date(),
+        defect_rate=0.12,
+    )
+    with pq.ParquetWriter(path, RAW_REVIEW) as writer:
+        batch: list[Row] = []
+        written = 0
+        for row in rows:
+            batch.append(Row(row))
+            if len(batch) == 5000:
+                writer.write_batch(to_raw_batch(batch))
+                written += len(batch)
+                batch = []
+            if written + len(batch) >= n:
+                break
+        if batch:
+            writer.write_batch(to_raw_batch(batch))
+
+
+def peak_rss_of_transform(raw_dir: Path, out: Path) -> tuple[float, float, dict[str, Any]]:
+    """Peak RSS (MiB) and seconds of the transform step on raw_dir, in a fresh wrapper process."""
+    step = [
+        sys.executable,
+        "-m",
+        "pipelines.ingestion.transform",
+        "--raw-uri",
+        str(raw_dir),
+        "--output-uri",
+        str(out / "staged"),
+        "--result-uri",
+        str(out / "result.json"),
+    ]
+    wrapper = (
+        "import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+        f"code = subprocess.run({step!r}).returncode; "
+        "print(json.dumps({'code': code, 'seconds': time.perf_counter() - t, "
+        "'maxrss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", wrapper], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    if report["code"] != 0:
+        raise RuntimeError(f"transform failed on {raw_dir}: {completed.stderr[-2000:]}")
+    return report["maxrss_kb"] / 1024, report["seconds"], json.loads((out / "result.json").read_text())
+
+
+def memory(sizes: list[int], work: Path) -> dict[str, Any]:
+    results = []
+    for n in sizes:
+        raw = work / f"raw-{n}"
+        write_raw(n, raw / "part-00000.parquet")
+        peak, seconds, result = peak_rss_of_transform(raw, work / f"out-{n}")
+        results.append(
+            {
+                "reviews": n,
+                "peak_rss_mib": round(peak, 1),
+                "seconds": round(seconds, 1),
+                "reviews_per_s": round(n / seconds, 1),
+                "clean": result["clean_count"],
+                "quarantined": result["quarantine_count"],
+            }
+        )
+    growth = results[-1]["peak_rss_mib"] / results[0]["peak_rss_mib"]
+    return {
+        "runs": results,
+        "largest_vs_smallest_peak": round(growth, 3),
+        "target": 1.2,
+        "met": growth <= 1.2,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "ingestion.json")
+    parser.add_argument("--reviews", type=int, default=480, help="texts for the throughput comparison")
+    parser.add_argument("--memory-sizes", default="100000,1000000", help="comma-separated input sizes")
+    parser.add_argument("--skip", choices=["throughput", "memory"], action="append", default=[])
+    args = parser.parse_args()
+    report: dict[str, Any] = {
+        "benchmark": "ingestion",
+        "at": datetime.now(UTC).isoformat(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:
+        work = Path(tmp)
+        if "throughput" not in args.skip:
+            report["throughput"] = throughput(args.reviews, work)
+            print(json.dumps(report["throughput"], indent=2))
+        if "memory" not in args.skip:
+            sizes = [int(s) for s in args.memory_sizes.split(",")]
+            report["memory"] = memory(sizes, work)
+            print(json.dumps(report["memory"], indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"results: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

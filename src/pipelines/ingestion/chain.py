@@ -1,0 +1,313 @@
+"""The review cleaning chain: every raw review ends as exactly one clean row or one quarantine row.
+
+Checks run cheapest first, and a record stops at the first one it fails, with that check's reason code
+(`common.schemas.QUARANTINE_REASONS`, in the order below):
+
+1. structure: id, duplicate or conflicting id, product, rating, text type, empty text, raw length
+   (before any parsing, so a megabyte of junk costs a `len`);
+2. cleaning: markup, mojibake, invisible characters, whitespace; then empty, too long or garbled;
+3. noise: too few words, spam, exact and near duplicates of earlier reviews of the run;
+4. language: unknown or outside the configured set (langdetect only runs on what survived so far);
+5. prompt injection;
+6. PII redaction (nothing is quarantined for PII: it is replaced by typed placeholders);
+7. toxicity, scored by the model for a whole processing batch at once.
+
+The model dominates the cost. `run` therefore overlaps the two halves of the work: while a worker
+thread scores batch n (torch releases the GIL inside its kernels), the calling thread runs steps 1-6 on
+batch n+1. At most two batches are in flight, so memory stays bounded whatever the input size, and the
+state that must span the run (ids, text hashes, MinHash bands) is on disk (`noise.DuplicateIndex`).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.ids import content_hash, stable_hash
+from common.settings import Settings
+from pipelines.ingestion.cleaning import clean_text, garbled_detail, looks_like_markup
+from pipelines.ingestion.injection import InjectionScreen
+from pipelines.ingestion.language import UNKNOWN, LanguageDetector
+from pipelines.ingestion.noise import DuplicateIndex, SpamFilter, count_words
+from pipelines.ingestion.pii import PiiRedactor
+from pipelines.ingestion.toxicity import ToxicityScorer
+
+# "5" and "5.0" are ratings; "4.5", "five", "N/A", "0" and "6" are not.
+_STAR_RATING = re.compile(r"^\s*([1-5])(?:\.0*)?\s*$")
+STATE_FILE = "duplicate-state.sqlite"
+
+
+class Rejected(Exception):
+    """A record failed a check: the reason code and its specifics."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class _Survivor:
+    """A record that passed steps 1-6 and waits for its toxicity score."""
+
+    position: int
+    record: dict[str, Any]
+    text: str  # cleaned and PII-redacted
+    language: str
+    star_rating: int
+    pii_entities: list[str]
+
+
+@dataclass
+class _Screened:
+    """One processing batch after steps 1-6."""
+
+    survivors: list[_Survivor] = field(default_factory=list)
+    quarantined: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+def parse_star_rating(value: Any) -> int | None:
+    if value is None:
+        return None
+    match = _STAR_RATING.match(str(value))
+    return int(match.group(1)) if match else None
+
+
+def raw_content_hash(record: dict[str, Any]) -> str:
+    """What makes two deliveries of one review id "the same review": product, rating and text as the
+    source gave them. Vote counts are left out: they change while the review stays the same."""
+    return stable_hash(
+        record.get("product_id"),
+        record.get("star_rating"),
+        record.get("text_type"),
+        record.get("review_text"),
+    )
+
+
+def quarantine_row(record: dict[str, Any], reason: str, detail: str) -> dict[str, Any]:
+    """A quarantine record keeps the raw values so that a data engineer can reprocess it."""
+    return {
+        "review_id": record.get("review_id"),
+        "product_id": record.get("product_id"),
+        "reason": reason,
+        "detail": detail,
+        "star_rating": record.get("star_rating"),
+        "review_text": record.get("review_text"),
+        "text_type": record.get("text_type"),
+        "created_at": record.get("created_at"),
+        "helpful_votes": record.get("helpful_votes"),
+        "verified_purchase": record.get("verified_purchase"),
+    }
+
+
+class ReviewChain:
+    """Turns raw review records (dicts of `common.schemas.RAW_REVIEW`) into clean and quarantine rows.
+
+    One chain is one run: duplicates are detected against everything it has seen since it was built.
+    `redactor` and `scorer` may be passed in to share loaded models between chains (tests, benchmarks);
+    by default they are built from the settings.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        work_dir: str | Path,
+        *,
+        redactor: PiiRedactor | None = None,
+        scorer: ToxicityScorer | None = None,
+    ) -> None:
+        ingestion = settings.ingestion
+        self.ingestion = ingestion
+        self.toxicity_threshold = settings.thresholds.ingestion.toxicity_quarantine
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        state = self.work_dir / STATE_FILE
+        state.unlink(missing_ok=True)  # state belongs to one run
+        self.duplicates = DuplicateIndex(state, ingestion.dedup)
+        self.spam = SpamFilter.from_file(settings.resolve_path(ingestion.spam.patterns_file))
+        self.injection = InjectionScreen.from_file(settings.resolve_path(ingestion.injection.patterns_file))
+        self.language = LanguageDetector(
+            ingestion.languages,
+            ingestion.language.min_chars,
+            ingestion.language.min_confidence,
+            ingestion.language.seed,
+        )
+        self.pii = redactor or PiiRedactor.from_settings(ingestion)
+        self.toxicity = scorer or ToxicityScorer.from_settings(ingestion)
+        # torch, transformers, presidio and langdetect's profiles are hundreds of thousands of objects
+        # that live as long as the process, while the chain allocates millions of short-lived ones
+        # (langdetect alone, per n-gram): every full collection would walk the long-lived ones again.
+        # Frozen, they are out of the collector's sight; this cuts the Python steps' cost by about a third.
+        gc.collect()
+        gc.freeze()
+
+    # --- steps 1-6, one record at a time -----------------------------------------------------------
+
+    def _screen(self, record: dict[str, Any]) -> tuple[str, str, int, list[str]]:
+        """Steps 1-6 for one record: (redacted text, language, star rating, PII types), or `Rejected`."""
+        ingestion = self.ingestion
+        review_id = record.get("review_id")
+        if review_id is None or not str(review_id).strip():
+            raise Rejected("missing_review_id", "review_id is null or blank")
+        verdict = self.duplicates.check_review_id(str(review_id), raw_content_hash(record))
+        if verdict is not None:
+            raise Rejected(*verdict)
+        product_id = record.get("product_id")
+        if product_id is None or not str(product_id).strip():
+            raise Rejected("missing_product_id", "product_id is null or blank")
+        star_rating = parse_star_rating(record.get("star_rating"))
+        if star_rating is None:
+            raise Rejected("invalid_star_rating", f"star_rating {record.get('star_rating')!r} is not 1..5")
+        raw = record.get("review_text")
+        text_type = record.get("text_type")
+        if text_type != "str":
+            raise Rejected("invalid_text_type", f"the source value was of type {text_type}")
+        if not raw or raw.isspace():
+            raise Rejected("empty_text", "the text is empty or whitespace only")
+        if len(raw) > ingestion.max_raw_chars:
+            raise Rejected("text_too_long", f"raw text of {len(raw)} characters > {ingestion.max_raw_chars}")
+
+        text = clean_text(raw)
+        if not text:
+            raise Rejected("empty_after_cleaning", "nothing readable is left after cleaning")
+        if len(text) > ingestion.max_clean_chars:
+            raise Rejected(
+                "text_too_long", f"cleaned text of {len(text)} characters > {ingestion.max_clean_chars}"
+            )
+        garbled = garbled_detail(text, ingestion.min_letter_share)
+        if garbled is not None:
+            raise Rejected("garbled_text", garbled)
+
+        words = count_words(text)
+        if words < ingestion.min_words:
+            raise Rejected("too_short", f"{words} words < {ingestion.min_words}")
+        spam = self.spam.match(text)
+        if spam is not None:
+            raise Rejected("spam", f"matches spam pattern {spam}")
+        verdict = self.duplicates.check_text(str(review_id), text)
+        if verdict is not None:
+            raise Rejected(*verdict)
+
+        detection = self.language.detect_with_confidence(text)
+        if detection.language == UNKNOWN:
+            if detection.candidate is None:
+                raise Rejected("unknown_language", "too little text to identify a language")
+            raise Rejected(
+                "unknown_language",
+                f"best guess {detection.candidate} at {detection.probability:.2f}"
+                f" < {ingestion.language.min_confidence:.2f}",
+            )
+        if not self.language.is_supported(detection.language):
+            raise Rejected(
+                "unsupported_language", f"detected {detection.language} ({detection.probability:.2f})"
+            )
+
+        # Markup is stripped before the screen, so tags such as `</review>` are looked for in the raw text.
+        pattern = self.injection.match(text)
+        if pattern is None and looks_like_markup(raw):
+            pattern = self.injection.match(raw)
+        if pattern is not None:
+            raise Rejected("prompt_injection", f"matches injection pattern {pattern}")
+
+        redacted, entities = self.pii.redact(text, detection.language)
+        return redacted, detection.language, star_rating, entities
+
+    def _screen_batch(self, records: list[dict[str, Any]]) -> _Screened:
+        screened = _Screened()
+        for position, record in enumerate(records):
+            try:
+                text, language, star_rating, entities = self._screen(record)
+            except Rejected as rejected:
+                screened.quarantined.append(
+                    (position, quarantine_row(record, rejected.reason, rejected.detail))
+                )
+                continue
+            screened.survivors.append(_Survivor(position, record, text, language, star_rating, entities))
+        self.duplicates.commit()
+        return screened
+
+    # --- step 7 and the rows -----------------------------------------------------------------------
+
+    def _score(self, screened: _Screened) -> list[float]:
+        if not screened.survivors:
+            return []
+        return self.toxicity.score(
+            [s.text for s in screened.survivors], [s.language for s in screened.survivors]
+        )
+
+    def _finish(
+        self, screened: _Screened, scores: list[float]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        if len(scores) != len(screened.survivors):
+            raise RuntimeError(f"{len(scores)} toxicity scores for {len(screened.survivors)} reviews")
+        clean: list[dict[str, Any]] = []
+        quarantined = list(screened.quarantined)
+        for survivor, score in zip(screened.survivors, scores, strict=True):
+            record = survivor.record
+            if score >= self.toxicity_threshold:
+                detail = f"toxicity score {score:.3f} >= {self.toxicity_threshold:.2f}"
+                quarantined.append((survivor.position, quarantine_row(record, "toxic", detail)))
+                continue
+            clean.append(
+                {
+                    "review_id": record["review_id"],
+                    "product_id": record["product_id"],
+                    "star_rating": survivor.star_rating,
+                    "cleaned_text": survivor.text,
+                    "language": survivor.language,
+                    "toxicity_score": float(score),
+                    "created_at": record.get("created_at"),
+                    "helpful_votes": record.get("helpful_votes"),
+                    "verified_purchase": record.get("verified_purchase"),
+                    "content_hash": content_hash(survivor.text),
+                    "pii_entities": survivor.pii_entities,
+                }
+            )
+        quarantined.sort(key=lambda item: item[0])
+        return clean, [row for _, row in quarantined]
+
+    # --- public API --------------------------------------------------------------------------------
+
+    def run(
+        self, batches: Iterable[list[dict[str, Any]]]
+    ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """(clean rows, quarantine rows) per input batch, in input order.
+
+        Steps 1-6 of batch n+1 run in this thread while a worker thread scores batch n.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="toxicity") as pool:
+            pending: tuple[_Screened, Future[list[float]]] | None = None
+            for batch in batches:
+                screened = self._screen_batch(batch)
+                scoring = pool.submit(self._score, screened)
+                if pending is not None:
+                    yield self._finish(pending[0], pending[1].result())
+                pending = (screened, scoring)
+            if pending is not None:
+                yield self._finish(pending[0], pending[1].result())
+
+    def process(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """All records at once, in processing batches of `ingestion.batch_size`."""
+        size = self.ingestion.batch_size
+        clean: list[dict[str, Any]] = []
+        quarantined: list[dict[str, Any]] = []
+        for batch_clean, batch_quarantined in self.run(
+            records[start : start + size] for start in range(0, len(records), size)
+        ):
+            clean.extend(batch_clean)
+            quarantined.extend(batch_quarantined)
+        return clean, quarantined
+
+    def close(self) -> None:
+        self.duplicates.close()
+
+    def __enter__(self) -> ReviewChain:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

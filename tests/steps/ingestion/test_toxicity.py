@@ -1,0 +1,236 @@
+"""Toxicity scoring: Detoxify loads our checkpoints; batched inference is exact, routed and offline."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import boto3
+import pytest
+import torch
+from detoxify import Detoxify
+from moto.server import ThreadedMotoServer
+
+from pipelines.ingestion.toxicity import ToxicityModelError, ToxicityScorer, config_folder
+from pipelines.ingestion.toxicity_model import (
+    ORIGINAL_CLASSES,
+    build_checkpoint,
+    new_model,
+    save_checkpoint,
+    train_tokenizer,
+)
+
+
+@pytest.fixture(scope="module")
+def spread_checkpoint(tmp_path_factory, review_texts) -> Path:
+    """A tiny XLM-R whose random scores spread over (0, 1), so that a mix-up of texts would show.
+
+    With the usual small initialisation every text scores about the same; larger random weight
+    matrices make the scores depend on the text, and it stays a plain Detoxify-format checkpoint.
+    """
+    texts = [text for text, _ in review_texts]
+    tokenizer = train_tokenizer(texts, arch="xlm-roberta", vocab_size=300)
+    model = new_model(tokenizer, arch="xlm-roberta", num_labels=len(ORIGINAL_CLASSES), seed=1)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if parameter.dim() == 2 and "LayerNorm" not in name:
+                parameter.normal_(0.0, 0.25, generator=generator)
+    out = tmp_path_factory.mktemp("spread")
+    return save_checkpoint(out, "xlmr-spread", model, tokenizer, arch="xlm-roberta", classes=ORIGINAL_CLASSES)
+
+
+def scorer(checkpoint: Path, **options) -> ToxicityScorer:
+    # One thread: tiny models on a shared 2-core machine run slower with two (they wait on each other).
+    return ToxicityScorer({"default": str(checkpoint)}, num_threads=1, **options)
+
+
+def test_checkpoints_load_through_detoxifys_own_loader(
+    tiny_toxicity_checkpoint, spread_checkpoint, review_texts
+):
+    for checkpoint, model_class in [
+        (tiny_toxicity_checkpoint, "BertForSequenceClassification"),
+        (spread_checkpoint, "XLMRobertaForSequenceClassification"),
+    ]:
+        detox = Detoxify(
+            "original",
+            checkpoint=str(checkpoint),
+            device="cpu",
+            huggingface_config_path=str(config_folder(checkpoint)),
+        )
+        assert type(detox.model).__name__ == model_class
+        assert detox.class_names[0] == "toxicity"  # Detoxify's rename of `toxic`
+        assert len(detox.class_names) == len(ORIGINAL_CLASSES)
+        # Our batched inference gives Detoxify's own prediction, text by text.
+        texts = [text for text, _ in review_texts[:6]]
+        expected = [detox.predict(text)["toxicity"] for text in texts]
+        ours = scorer(checkpoint, max_tokens=512).score(texts, ["en"] * len(texts))
+        assert ours == pytest.approx(expected, abs=1e-5)
+
+
+def test_scores_are_probabilities_in_input_order(spread_checkpoint, review_texts):
+    texts = [text for text, _ in review_texts]
+    languages = [lang for _, lang in review_texts]
+    scores = scorer(spread_checkpoint, batch_size=8).score(texts, languages)
+    assert len(scores) == len(texts)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert max(scores) - min(scores) > 0.3  # the fixture really spreads: a mix-up would be visible
+    single = scorer(spread_checkpoint, batch_size=1)
+    one_by_one = [single.score([text], [lang])[0] for text, lang in review_texts[:20]]
+    assert scores[:20] == pytest.approx(one_by_one, abs=1e-5)
+
+
+def test_batch_size_and_order_do_not_change_scores(spread_checkpoint, review_texts):
+    texts = [text for text, _ in review_texts]
+    languages = ["en"] * len(texts)
+    reference = scorer(spread_checkpoint, batch_size=1).score(texts, languages)
+    for batch_size in (3, 16, 256):
+        assert scorer(spread_checkpoint, batch_size=batch_size).score(texts, languages) == pytest.approx(
+            reference, abs=1e-5
+        )
+    order = list(range(len(texts)))
+    random.Random(0).shuffle(order)
+    shuffled = scorer(spread_checkpoint, batch_size=16).score([texts[i] for i in order], languages)
+    assert shuffled == pytest.approx([reference[i] for i in order], abs=1e-5)
+
+
+def test_truncation_to_max_tokens(spread_checkpoint, review_texts):
+    long_text = " ".join(text for text, _ in review_texts)
+    short = scorer(spread_checkpoint, max_tokens=16)
+    assert short.score([long_text], ["en"]) == pytest.approx(
+        short.score([long_text + " extra words"], ["en"])
+    )
+    assert short.score([long_text], ["en"]) != pytest.approx(
+        scorer(spread_checkpoint).score([long_text], ["en"])
+    )
+
+
+def test_int8_agrees_with_fp32(tiny_toxicity_checkpoint, review_texts):
+    texts = [text for text, _ in review_texts]
+    languages = ["en"] * len(texts)
+    # Normally initialised weights, as in a trained model: the spread checkpoint's inflated random weights
+    # amplify int8 rounding far beyond what a real model shows, so it is no measure of agreement.
+    fp32 = scorer(tiny_toxicity_checkpoint).score(texts, languages)
+    quantized = scorer(tiny_toxicity_checkpoint, quantize_int8=True)
+    int8 = quantized.score(texts, languages)
+    assert max(abs(a - b) for a, b in zip(fp32, int8, strict=True)) <= 0.02
+    linears = [m for m in quantized.model_for("en").modules() if type(m).__name__ == "Linear"]
+    assert linears, "the model has no linear layers"
+    assert all(type(m).__module__.startswith("torch.ao.nn.quantized.dynamic") for m in linears)
+
+
+def test_each_language_goes_to_its_checkpoint_and_loads_lazily(
+    tiny_toxicity_checkpoint, spread_checkpoint, review_texts
+):
+    routed = ToxicityScorer(
+        {
+            "de": str(tiny_toxicity_checkpoint),
+            "nl": str(tiny_toxicity_checkpoint),
+            "default": str(spread_checkpoint),
+        }
+    )
+    assert routed.loaded == []
+    routed.score(["nur deutsch hier"], ["de"])
+    assert routed.loaded == [str(tiny_toxicity_checkpoint)]  # `default` not needed yet
+    texts = [text for text, _ in review_texts[:24]]
+    languages = [lang for _, lang in review_texts[:24]]
+    scores = routed.score(texts, languages)
+    assert routed.loaded == [str(tiny_toxicity_checkpoint), str(spread_checkpoint)]  # de and nl share one
+    tiny = scorer(tiny_toxicity_checkpoint).score(texts, languages)
+    spread = scorer(spread_checkpoint).score(texts, languages)
+    for i, lang in enumerate(languages):
+        expected = tiny[i] if lang in ("de", "nl") else spread[i]
+        assert scores[i] == pytest.approx(expected, abs=1e-5), lang
+
+
+def test_missing_checkpoints_are_clear_errors(tmp_path, tiny_toxicity_checkpoint):
+    missing = tmp_path / "nowhere" / "model.ckpt"
+    with pytest.raises(ToxicityModelError, match=r"nowhere/model\.ckpt"):
+        scorer(missing).score(["text"], ["en"])
+    with pytest.raises(ToxicityModelError, match="no toxicity checkpoint for language 'fr'"):
+        ToxicityScorer({"de": str(tiny_toxicity_checkpoint)}).score(["texte"], ["fr"])
+    with pytest.raises(ToxicityModelError, match="no toxicity checkpoint is configured"):
+        ToxicityScorer({})
+    alone = tmp_path / "alone.ckpt"  # a checkpoint without its config folder
+    alone.write_bytes(tiny_toxicity_checkpoint.read_bytes())
+    with pytest.raises(ToxicityModelError, match=r"config\.json"):
+        scorer(alone).score(["text"], ["en"])
+    assert ToxicityScorer({"default": str(missing)}).score([], []) == []
+
+
+def test_a_checkpoint_naming_a_hub_model_is_made_local(tmp_path, tiny_toxicity_checkpoint, review_texts):
+    """Upstream Detoxify files name a hub model (`bert-base-uncased`); offline that must not be fetched."""
+    upstream = tmp_path / "original.ckpt"
+    loaded = torch.load(tiny_toxicity_checkpoint, weights_only=False)
+    loaded["config"]["arch"]["args"]["model_type"] = "bert-base-uncased"
+    torch.save(loaded, upstream)
+    config_folder(tiny_toxicity_checkpoint).rename(config_folder(upstream))
+    try:
+        texts = [text for text, _ in review_texts[:10]]
+        scores = ToxicityScorer({"default": str(upstream)}, cache_dir=tmp_path / "cache").score(
+            texts, ["en"] * 10
+        )
+    finally:
+        config_folder(upstream).rename(config_folder(tiny_toxicity_checkpoint))
+    assert scores == pytest.approx(scorer(tiny_toxicity_checkpoint).score(texts, ["en"] * 10), abs=1e-6)
+    assert list((tmp_path / "cache" / "localized").rglob("original.ckpt"))
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch):
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    try:
+        yield endpoint
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
+
+
+def test_s3_checkpoint_is_downloaded_once_into_the_cache(
+    tmp_path, s3_endpoint, tiny_toxicity_checkpoint, review_texts
+):
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1")
+    s3.create_bucket(Bucket="models", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.upload_file(str(tiny_toxicity_checkpoint), "models", "toxicity/original/checkpoint.ckpt")
+    for path in config_folder(tiny_toxicity_checkpoint).iterdir():
+        s3.upload_file(str(path), "models", f"toxicity/original/checkpoint/{path.name}")
+    uri = "s3://models/toxicity/original/checkpoint.ckpt"
+    texts = [text for text, _ in review_texts[:10]]
+    cache = tmp_path / "cache"
+
+    scores = ToxicityScorer({"default": uri}, cache_dir=cache).score(texts, ["en"] * 10)
+    assert scores == pytest.approx(scorer(tiny_toxicity_checkpoint).score(texts, ["en"] * 10), abs=1e-6)
+    (downloaded,) = list((cache / "downloads").rglob("checkpoint.ckpt"))
+    assert (downloaded.parent / "checkpoint" / "config.json").is_file()
+    stamp = downloaded.stat().st_mtime_ns
+    ToxicityScorer({"default": uri}, cache_dir=cache).score(texts[:1], ["en"])
+    assert downloaded.stat().st_mtime_ns == stamp  # the cache served the second load
+
+    with pytest.raises(ToxicityModelError, match="does not exist"):
+        ToxicityScorer({"default": "s3://models/toxicity/none.ckpt"}, cache_dir=cache).score(["x"], ["en"])
+
+
+def test_base_size_is_detoxifys_production_architecture(tmp_path, review_texts):
+    """Only the config: building a 110M-parameter model belongs in the benchmark, not in a unit test."""
+    from pipelines.ingestion.toxicity_model import SIZES
+
+    assert SIZES["base"] == {
+        "num_hidden_layers": 12,
+        "hidden_size": 768,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+    }
+    checkpoint = build_checkpoint(
+        tmp_path, texts=[t for t, _ in review_texts], size="tiny", arch="bert", name="x"
+    )
+    assert checkpoint == tmp_path.resolve() / "x.ckpt"
+    config = torch.load(checkpoint, weights_only=False)["config"]
+    assert config["arch"]["args"]["model_type"] == str(config_folder(checkpoint))
+    assert config["dataset"]["args"]["classes"] == ORIGINAL_CLASSES
