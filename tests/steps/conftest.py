@@ -44,3 +44,13 @@ def tiny_toxicity_checkpoint(tmp_path_factory) -> Path:
 
     texts = [text for text, _ in _multilingual_texts(300)]
     return build_checkpoint(tmp_path_factory.mktemp("toxicity"), texts=texts, vocab_size=400)
+
+
+@pytest.fixture(scope="session")
+def local_toxicity_model(tmp_path_factory) -> Path:
+    """The `local` profile's model, trained by its own command (`--seed 0`) on the sample generator."""
+    from pipelines.ingestion.toxicity_model import LOCAL_MODEL_NAME, main
+
+    out = tmp_path_factory.mktemp("local-model")
+    assert main(["--out", str(out), "--seed", "0"]) == 0
+    return out / f"{LOCAL_MODEL_NAME}.ckpt"

@@ -162,7 +162,7 @@ def _engine(
         nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": location}])
         try:
             nlp_engine.load()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise PiiModelError(
                 f"spaCy model {spacy_model!r} for {language!r} cannot be loaded: {exc}"
             ) from exc
@@ -179,7 +179,8 @@ class PiiRedactor:
     """Finds PII in one review with the engine of its language and replaces it with typed placeholders.
 
     Engines are built once (construction loads any spaCy model); each call analyzes one text with one
-    language's recognizers only, which keeps the per-review cost to a handful of regex scans.
+    language's recognizers only, which keeps the per-review cost to a handful of regex scans and the
+    phone-number matcher. PERSON and LOCATION are looked for only in languages with a spaCy model.
     """
 
     def __init__(

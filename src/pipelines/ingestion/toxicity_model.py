@@ -214,9 +214,9 @@ def train_local_model(
     labels: Sequence[int],
     *,
     name: str = LOCAL_MODEL_NAME,
-    epochs: int = 4,
-    batch_size: int = 32,
-    learning_rate: float = 1e-3,
+    epochs: int = 5,
+    batch_size: int = 8,
+    learning_rate: float = 5e-4,
     max_tokens: int = 256,
     vocab_size: int = 6000,
     seed: int = 0,
@@ -224,7 +224,10 @@ def train_local_model(
     """Fine-tune the tiny multilingual BERT on `texts` labelled 1 (toxic) or 0; returns the `.ckpt`.
 
     The classes are weighed as the data comes: `labelled_reviews(for_training=True)` balances them
-    where it matters (insults against civil complaints).
+    where it matters (insults against civil complaints). Batches are small (many updates for the
+    compute) and hold texts of similar length (little padding). The `tokenizers` trainer breaks ties
+    between equally frequent merges in no fixed order, so two runs learn slightly different
+    vocabularies and models: the held-out metrics the command prints are those of the model it wrote.
     """
     if len(texts) != len(labels) or not texts:
         raise ValueError("train_local_model needs as many labels as texts, and at least one text")
@@ -277,9 +280,10 @@ def labelled_reviews(
     injections, personal data, markup) as non-toxic examples that are easy to confuse.
 
     `for_training` reshapes the mix so that anger alone does not predict the label: a toxic review is
-    a one-star rant with an insult in it, so the examples that teach the insult are civil one- and
-    two-star reviews. Toxic reviews are cut to as many as there are of those, and only a sixth of the
-    clean 4-5 star reviews are kept (the model gets them right early; time goes to the hard cases).
+    a one-star rant with an insult in it, so the examples that teach the insult are the civil one- and
+    two-star reviews. Toxic reviews are cut to half as many as those, and only a share of the clean
+    4-5 star reviews and of the other defects is kept: the model gets them right early, and the
+    training time goes to the hard cases.
     """
     from common.sample_source import DEFECT_WEIGHTS, iter_labelled_reviews
 
@@ -356,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", required=True, help="folder for <name>.ckpt and its config folder")
     parser.add_argument("--seed", type=int, default=0, help=f"generator and training seed (not {DEMO_SEED})")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=5)
     # Matrices this small gain little from a second thread, and threads that wait on each other stall
     # badly when the machine is busy.
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
