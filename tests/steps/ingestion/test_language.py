@@ -87,3 +87,26 @@ def test_real_reviews_are_detected_accurately(default):
     total = sum(outcome.values())
     assert outcome["right"] / total >= 0.97, outcome
     assert outcome["wrong"] / total <= 0.015, outcome
+
+
+def test_array_detector_answers_as_langdetect_itself(sample_reviews):
+    """The numpy sampling loop must give langdetect's own answers: same ranking, same probabilities."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    stock = DetectorFactory()
+    stock.load_profile(PROFILES_DIRECTORY)
+    stock.set_seed(0)
+    ours = detector(seed=0, min_confidence=0.0)
+    texts = [
+        *[t for texts in sample_reviews.values() for t in texts],
+        "Produkt ok, Lieferung ok, Preis ok, alles super gut",
+        "Top product, prima kwaliteit, very nice design ok",
+        "O liquidificador é potente e silencioso, e a jarra de vidro é fácil de limpar depois.",
+    ]
+    for text in texts:
+        reference = stock.create()
+        reference.append(text)
+        expected = reference.get_probabilities()[0]
+        got = ours.detect_with_confidence(text)
+        assert got.candidate == expected.lang, text
+        assert got.probability == pytest.approx(expected.prob, abs=1e-9), text
