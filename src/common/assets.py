@@ -15,3 +15,15 @@ from common.settings import Settings
 
 def clean_reviews(settings: Settings) -> Asset:
     return Asset(name="reviews_clean", uri=storage.join(settings.lake_uri, "clean", "reviews"))
+
+
+def review_vectors(settings: Settings) -> Asset:
+    """The vector index behind the alias: a folder of the embedded store locally, OpenSearch in aws."""
+    store = settings.vector_store
+    if store.backend == "lancedb" and store.lancedb is not None:
+        location = storage.join(str(settings.resolve_path(store.lancedb.uri)), store.alias)
+        uri = location if "://" in location else f"file://{location}"
+    else:
+        endpoint = store.opensearch.endpoint if store.opensearch else "opensearch"
+        uri = f"opensearch://{endpoint.split('://', 1)[-1].rstrip('/')}/{store.alias}"
+    return Asset(name="review_vectors", uri=uri)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROFILE_ENV = "LLMOPS_PROFILE"
@@ -142,10 +142,115 @@ class IngestionSettings(BaseModel):
     spam: PatternFileSettings
 
 
+class TrackingSettings(BaseModel):
+    uri: str  # MLflow tracking URI: sqlite:///... locally, the tracking server in aws
+    artifact_root: str | None = None  # where new experiments keep artifacts; None: the server's default
+    experiment_prefix: str = "llmops"
+
+
+class EmbeddingModelSettings(BaseModel):
+    kind: Literal["sentence_transformers", "bedrock"]
+    version: str  # model id and revision: recorded with every vector, part of chunk ids and index names
+    dimension: int
+    max_tokens: int  # the model's input limit in its tokens, special tokens included
+    # sentence_transformers: the model folder, from a package that ships it or a path (local or s3://)
+    package: str | None = None
+    path: str | None = None
+    device: str = "cpu"
+    batch_size: int = 64
+    # bedrock: one request per text
+    model_id: str | None = None
+    region: str | None = None
+    aws_conn_id: str = "aws_default"
+    endpoint_url: str | None = None  # None: the regional endpoint
+    concurrency: int = 16
+    max_attempts: int = 8  # botocore adaptive retries, throttling included
+    timeout_s: float = 30.0
+    tokenizer_from: str = "minilm"  # Titan publishes no tokenizer: chunks are sized with this model's
+
+
+class EmbeddingSettings(BaseModel):
+    model: str  # key into `models`
+    models: dict[str, EmbeddingModelSettings]
+    overlap_tokens: int = 32  # sentences carried from one chunk of a long review into the next
+    read_batch_rows: int = 2048  # reviews chunked and encoded per batch
+    cache_dir: str | None = None  # downloaded (s3://) model folders
+    index_retention_days: int = 7  # indices an alias no longer points to are dropped after this
+    eval_queries: int = 200  # queries of the index quality gate
+
+
+class HnswSettings(BaseModel):
+    m: int = 16  # graph degree: recall and memory grow with it
+    ef_construction: int = 128  # build-time candidate list: better graph, slower indexing
+    ef_search: int = 100  # query-time candidate list (faiss/nmslib; Lucene searches with k)
+
+
+class LanceDbSettings(BaseModel):
+    uri: str  # the store folder (local profile)
+    optimize_after_rows: int = 50_000  # unindexed rows that trigger folding them into the indexes
+    write_batch_rows: int = 50_000  # rows per merge-insert
+
+
+class OpenSearchSettings(BaseModel):
+    endpoint: str  # https://... of the domain or Serverless collection
+    service: Literal["es", "aoss"] = "es"  # managed domain, or Serverless collection
+    auth: Literal["sigv4", "none"] = "sigv4"  # none: a test cluster on loopback
+    region: str | None = None  # None: the AWS session's region
+    aws_conn_id: str | None = "aws_default"  # Airflow connection whose credentials sign requests
+    engine: Literal["lucene", "faiss"] = "lucene"
+    hnsw: HnswSettings = HnswSettings()
+    shards: int = 1  # managed domain only; Serverless manages its own
+    replicas: int = 1
+    bulk_chunk_size: int = 500  # documents per bulk request
+    bulk_max_bytes: int = 8 * 1024 * 1024  # bytes per bulk request (under the 10 MiB request limit)
+    bulk_max_retries: int = 5  # retries of documents rejected with 429
+    bulk_initial_backoff_s: float = 2.0
+    msearch_max_searches: int = 300  # searches per _msearch request
+    timeout_s: float = 60.0
+    max_retries: int = 3  # transport retries on connection errors and 502/503/504
+    pool_maxsize: int = 10
+    verify_certs: bool = True
+
+
+class VectorStoreSettings(BaseModel):
+    backend: Literal["lancedb", "opensearch"]
+    alias: str = "reviews"  # what readers query; it moves to a new index after the quality gate
+    lancedb: LanceDbSettings | None = None
+    opensearch: OpenSearchSettings | None = None
+
+    @model_validator(mode="after")
+    def _backend_configured(self) -> VectorStoreSettings:
+        if getattr(self, self.backend) is None:
+            raise ValueError(
+                f"vector_store.backend is {self.backend!r} but vector_store.{self.backend} is missing"
+            )
+        return self
+
+
+class RetrievalSettings(BaseModel):
+    k_positive: int = 5  # most helpful snippets with stars >= positive_min_stars
+    k_negative: int = 5  # most helpful snippets with stars <= negative_max_stars
+    k_recent: int = 3  # most recent snippets, any rating
+    positive_min_stars: int = 4
+    negative_max_stars: int = 2
+    semantic_k: int = 5  # snippets per semantic query
+    # language -> query name -> query text; a language without its own entry uses default_language's
+    semantic_queries: dict[str, dict[str, str]] = Field(default_factory=dict)
+    default_language: str = "en"
+    hybrid_candidates: int = 50  # hits from each of k-NN and BM25 before fusion
+    rrf_k: int = 60  # reciprocal rank fusion constant: 1 / (rrf_k + rank)
+
+
 class IngestionThresholds(BaseModel):
     toxicity_quarantine: float
     max_quarantine_rate: float
     min_clean_rows: int = 1
+
+
+class EmbeddingThresholds(BaseModel):
+    k: int  # recall and MRR are measured at this many hits
+    min_recall_at_k: float
+    min_mrr: float
 
 
 class Thresholds(BaseModel):
@@ -153,6 +258,7 @@ class Thresholds(BaseModel):
 
     version: int
     ingestion: IngestionThresholds
+    embedding: EmbeddingThresholds
 
 
 class Settings(BaseSettings):
@@ -166,6 +272,10 @@ class Settings(BaseSettings):
     dvc: DvcSettings
     alerts: AlertSettings = AlertSettings()
     ingestion: IngestionSettings
+    embedding: EmbeddingSettings
+    tracking: TrackingSettings
+    vector_store: VectorStoreSettings
+    retrieval: RetrievalSettings = RetrievalSettings()
     thresholds: Thresholds
 
     @classmethod

@@ -11,4 +11,6 @@ AWS_PROFILE_ENV = {
     "LLMOPS_SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/llmops-sagemaker-test",
     "LLMOPS_DVC_REGISTRY_URL": "https://git.example.invalid/llmops-data-registry.git",
     "LLMOPS_ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:llmops-alerts-test",
+    "LLMOPS_OPENSEARCH_ENDPOINT": "https://vectors.example.invalid",
+    "LLMOPS_MLFLOW_TRACKING_URI": "https://mlflow.example.invalid",
 }

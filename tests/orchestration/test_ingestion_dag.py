@@ -150,3 +150,85 @@ def test_a_failing_validation_publishes_nothing(source, monkeypatch):
     assert {p: p.stat().st_mtime for p in (source / "lake" / "clean").rglob("*.parquet")} == lake_before
     alerts = (source / "alerts" / "alerts.jsonl").read_text().splitlines()
     assert any(json.loads(line)["task_id"] == "validate" for line in alerts)
+
+
+def latest_asset_event_extra(name: str) -> dict:
+    """The `extra` of the newest event of an Asset, read back from Airflow's metadata database."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        event = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == name)
+            .order_by(AssetEvent.id.desc())
+        ).first()
+        assert event is not None, f"no {name} event was emitted"
+        return dict(event.extra)
+
+
+def dag_from(file_name: str, dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from common.settings import get_settings
+
+    get_settings.cache_clear()
+    bag = DagBag(dag_folder=str(REPO / "dags" / file_name))
+    assert bag.import_errors == {}
+    return bag.get_dag(dag_id)
+
+
+def indexed(alias: str = "reviews") -> tuple[str, list[str], list[str]]:
+    """The index behind the alias and every chunk id in it (through the task environment's store)."""
+    code = (
+        "import json; from common.settings import get_settings; "
+        "from common.vector_store import open_vector_store, TopQuery, NO_FILTERS; "
+        "import sys; s = open_vector_store(get_settings()); i = s.resolve_alias(sys.argv[1]); "
+        "hits = s.top_by(i, TopQuery(filters=NO_FILTERS, sort=(('chunk_id', 'asc'),), k=100000)); "
+        "print(json.dumps([i, [h.chunk_id for h in hits], sorted({h.review_id for h in hits})]))"
+    )
+    out = subprocess.run(
+        [str(REPO / ".venv-tasks" / "bin" / "python"), "-c", code, alias],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    index, chunk_ids, review_ids = json.loads(out.strip().splitlines()[-1])
+    return index, chunk_ids, review_ids
+
+
+def test_embedding_follows_ingestion_through_the_asset_and_is_idempotent(source):
+    ingestion = ingestion_dag()
+    assert ingestion.test(run_conf=CONF).state == "success"
+    handoff = latest_asset_event_extra("reviews_clean")
+    assert handoff["partitions"] and handoff["dvc"]["tag"]
+
+    embedding = dag_from("review_embedding.py", "review_embedding")
+    # The embedding DAG is scheduled on exactly the Asset ingestion emits.
+    assert [a.name for a in embedding.timetable.asset_condition.objects] == ["reviews_clean"]
+    first = embedding.test(run_conf={"partitions": handoff["partitions"]})
+    assert first.state == "success"
+    vectors = latest_asset_event_extra("review_vectors")
+    index, chunk_ids, review_ids = indexed()
+    assert vectors["index"] == index
+    assert vectors["reviews_indexed"] == handoff["clean_count"] == len(review_ids)
+    assert vectors["index_count"] == len(chunk_ids) == len(set(chunk_ids))
+    assert vectors["metrics"]["recall_at_k"] >= 0.9
+
+    # The same partitions again: the same index, the same ids, the same count.
+    again = embedding.test(run_conf={"partitions": handoff["partitions"]})
+    assert again.state == "success"
+    assert indexed() == (index, chunk_ids, review_ids)
+
+    # Forgetting a review removes its chunks, and a full rebuild does not bring it back.
+    forget = dag_from("review_forget.py", "review_forget")
+    gone = review_ids[0]
+    assert forget.test(run_conf={"review_ids": [gone], "reason": "test request"}).state == "success"
+    assert gone not in indexed()[2]
+    rebuilt = embedding.test(run_conf={"full_rebuild": True})
+    assert rebuilt.state == "success"
+    new_index, _, new_review_ids = indexed()
+    assert new_index != index
+    assert sorted(new_review_ids) == sorted(set(review_ids) - {gone})

@@ -1,0 +1,199 @@
+"""The `embed` heavy step: clean review partitions in, chunks and vectors in the vector store out.
+
+    python -m pipelines.embedding.embed --plan-uri URI --result-uri URI
+
+The plan (written by the DAG's `plan` task, `pipelines.embedding.plan`) says which clean partitions
+to read: those a new ingestion run announced (incremental), every committed partition in the lake
+(full rebuild), or the clean data of one DVC version, fetched from the registry (a pinned rebuild).
+
+Which index they go into:
+- incremental, and the alias points at an index of the configured embedding model: that index. A
+  review's chunks are deleted before its new ones are written, so a re-published review whose text
+  changed leaves no stale chunk, and a re-run writes the same IDs again;
+- otherwise (rebuild, a pinned version, a new model version, no index yet): a new index named after
+  the alias, the model version and the run, which the `gate` step evaluates before moving the alias.
+
+Reviews named by a right-to-be-forgotten tombstone are never indexed. Reading, chunking, encoding and
+writing go batch by batch (`embedding.read_batch_rows` reviews), so memory does not grow with the data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from common import storage
+from common.data_versioning import DataRegistry
+from common.ids import stable_hash
+from common.settings import Settings, get_settings
+from common.step_entrypoint import run_step, step_parser
+from common.tombstones import forgotten_review_ids
+from common.vector_store import ChunkRecord, VectorStore, open_vector_store
+from pipelines.embedding.chunking import Chunker
+from pipelines.embedding.embedders import Embedder, open_embedder
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "review_id",
+    "product_id",
+    "star_rating",
+    "cleaned_text",
+    "language",
+    "created_at",
+    "helpful_votes",
+    "verified_purchase",
+]
+# Where the publish step puts the clean data inside the DVC registry (`reviews/clean/dt=...`).
+REGISTRY_CLEAN_PATH = "reviews/clean"
+
+
+def model_prefix(alias: str, model_version: str) -> str:
+    """Every index of one embedding model starts with this: readable, and unique per model version."""
+    slug = re.sub(r"[^a-z0-9]+", "-", model_version.lower()).strip("-")[:48]
+    return f"{alias}-{slug}-{stable_hash(model_version, length=8)}"
+
+
+def new_index_name(alias: str, model_version: str, run_key: str) -> str:
+    return f"{model_prefix(alias, model_version)}-{run_key}"
+
+
+def choose_index(
+    store: VectorStore, alias: str, model_version: str, mode: str, run_key: str
+) -> tuple[str, bool]:
+    """(index to write, whether it is a new one that must be filled from all data)."""
+    current = store.resolve_alias(alias)
+    if mode == "incremental" and current and current.startswith(model_prefix(alias, model_version) + "-"):
+        return current, False
+    return new_index_name(alias, model_version, run_key), True
+
+
+def clean_partitions(lake_uri: str) -> list[str]:
+    """Every committed clean partition in the lake (`<lake>/clean/reviews/dt=...`), oldest first."""
+    root = storage.join(lake_uri, "clean", "reviews")
+    partitions = {uri.rsplit("/", 1)[0] for uri in storage.list_files(root) if uri.endswith(".parquet")}
+    return sorted(p for p in partitions if "/dt=" in p and storage.is_committed(p))
+
+
+def iter_reviews(partitions: list[str], batch_rows: int) -> Iterator[list[dict[str, Any]]]:
+    for partition in partitions:
+        for uri in storage.list_files(partition):
+            if not uri.endswith(".parquet"):
+                continue
+            with storage.open_uri(uri) as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows, columns=COLUMNS):
+                    yield batch.to_pylist()
+
+
+class EmbeddingWriter:
+    """Chunks, encodes and writes reviews into one index, and counts where every review went."""
+
+    def __init__(self, embedder: Embedder, chunker: Chunker, store: VectorStore, index: str) -> None:
+        self.embedder = embedder
+        self.chunker = chunker
+        self.store = store
+        self.index = index
+        self.counts = {"reviews_in": 0, "reviews_forgotten": 0, "reviews_indexed": 0, "chunks_written": 0}
+
+    def write(self, reviews: list[dict[str, Any]], forgotten: frozenset[str], replace: bool) -> None:
+        self.counts["reviews_in"] += len(reviews)
+        kept = [r for r in reviews if r["review_id"] not in forgotten]
+        self.counts["reviews_forgotten"] += len(reviews) - len(kept)
+        if not kept:
+            return
+        chunked = self.chunker.chunk_many([(r["review_id"], r["cleaned_text"], r["language"]) for r in kept])
+        flat = [(review, chunk) for review, chunks in zip(kept, chunked, strict=True) for chunk in chunks]
+        vectors = self.embedder.encode([chunk.text for _, chunk in flat])
+        records = [
+            ChunkRecord(
+                chunk_id=chunk.chunk_id,
+                review_id=review["review_id"],
+                product_id=review["product_id"],
+                chunk_index=chunk.chunk_index,
+                text=chunk.text,
+                vector=vector,
+                star_rating=int(review["star_rating"]),
+                language=review["language"],
+                created_at=review["created_at"],
+                helpful_votes=int(review["helpful_votes"] or 0),
+                verified_purchase=bool(review["verified_purchase"]),
+                embedding_model=self.embedder.version,
+                embedding_dim=self.embedder.dimension,
+            )
+            for (review, chunk), vector in zip(flat, vectors, strict=True)
+        ]
+        if replace:  # a re-published review may have new text, hence new chunk IDs: drop its old chunks
+            self.store.delete_reviews(self.index, [r["review_id"] for r in kept])
+        self.counts["chunks_written"] += self.store.upsert(self.index, records)
+        self.counts["reviews_indexed"] += len(kept)
+
+
+def run_embedding(settings: Settings, plan: dict[str, Any], work_dir: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    embedding = settings.embedding
+    embedder = open_embedder(settings)
+    chunker = Chunker.for_model(
+        embedder.tokenizer_file, embedder.max_tokens, embedding.overlap_tokens, embedder.version
+    )
+    store = open_vector_store(settings)
+    alias = settings.vector_store.alias
+    mode = "rebuild" if plan["mode"] != "incremental" or plan.get("dataset_version") else "incremental"
+    previous = store.resolve_alias(alias)
+    index, is_new = choose_index(store, alias, embedder.version, mode, plan["run_key"])
+
+    if plan.get("dataset_version"):
+        registry = DataRegistry.from_settings(settings)
+        local = registry.fetch(REGISTRY_CLEAN_PATH, plan["dataset_version"], work_dir / "dataset")
+        partitions = sorted(str(p) for p in local.iterdir() if p.name.startswith("dt="))
+    elif is_new:
+        partitions = clean_partitions(plan["lake_uri"])
+    else:
+        partitions = list(plan["partitions"])
+    log.info("embedding %d partition(s) into %s (new index: %s)", len(partitions), index, is_new)
+
+    store.create_index(index, embedder.dimension)
+    forgotten = forgotten_review_ids(plan["lake_uri"])
+    writer = EmbeddingWriter(embedder, chunker, store, index)
+    for reviews in iter_reviews(partitions, embedding.read_batch_rows):
+        writer.write(reviews, forgotten, replace=not is_new)
+    seconds = time.perf_counter() - started
+    counts = writer.counts
+    log.info("embedded %s in %.1fs", counts, seconds)
+    return {
+        "alias": alias,
+        "index": index,
+        "new_index": is_new,
+        "previous_index": previous,
+        "mode": mode,
+        "dataset_version": plan.get("dataset_version"),
+        "embedding_model": embedder.version,
+        "embedding_dim": embedder.dimension,
+        "partitions": partitions if not plan.get("dataset_version") else [Path(p).name for p in partitions],
+        **counts,
+        "index_count": store.count(index),
+        "seconds": round(seconds, 2),
+        "finished_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = step_parser("Chunk, embed and index clean review partitions.")
+    parser.add_argument("--plan-uri", required=True, help="the run's plan JSON (pipelines.embedding.plan)")
+
+    def body(args: Any) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="embed-") as tmp:
+            return run_embedding(get_settings(), storage.read_json(args.plan_uri), Path(tmp))
+
+    return run_step(body, parser, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
