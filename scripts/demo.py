@@ -59,6 +59,20 @@ def run_ingestion() -> dict:
     return run_report(plan_run(get_settings().lake_uri, dag_run.run_id, start, end).to_dict())["summary"]
 
 
+def run_embedding() -> dict:
+    """The embedding DAG, started with what the ingestion run's `reviews_clean` event handed over."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from common.assets import latest_event_extra
+
+    handoff = latest_event_extra("reviews_clean")
+    dag = DagBag(dag_folder=str(REPO / "dags" / "review_embedding.py")).get_dag("review_embedding")
+    dag_run = dag.test(run_conf={"partitions": handoff["partitions"]})
+    if dag_run.state != "success":
+        raise SystemExit(f"review_embedding finished in state {dag_run.state}; see the task logs above")
+    return latest_event_extra("review_vectors")
+
+
 def main() -> None:
     source = seed_source()
     print(f"source database: {source['db']}")
@@ -76,6 +90,22 @@ def main() -> None:
     print(f"Data Docs:         {report['data_docs']}")
     print(f"DVC version:       tag {report['dvc']['tag']} (rev {report['dvc']['rev'][:12]})")
     print(f"DVC registry:      {report['dvc']['registry_url']}")
+
+    vectors = run_embedding()
+    settings = get_settings()
+    metrics = vectors["metrics"]
+    print("\n=== review_embedding ===")
+    print(f"reviews indexed:   {vectors['reviews_indexed']} as {vectors['chunks_written']} chunks")
+    print(f"model:             {vectors['embedding_model']} ({vectors['embedding_dim']} dimensions)")
+    print(f"index:             {vectors['index']} (alias {vectors['alias']})")
+    print(f"vector store:      {settings.resolve_path(settings.vector_store.lancedb.uri)}")
+    print(
+        f"index gate:        recall@{metrics['k']} {metrics['recall_at_k']:.3f}, MRR {metrics['mrr']:.3f}"
+        f" over {metrics['queries']} queries"
+        f" (BM25 alone: {metrics['bm25_recall_at_k']:.3f}, {metrics['bm25_mrr']:.3f})"
+    )
+    experiment = f"{settings.tracking.experiment_prefix}/embedding"
+    print(f"MLflow:            {settings.tracking.uri} (experiment {experiment})")
 
 
 if __name__ == "__main__":

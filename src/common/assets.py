@@ -27,3 +27,22 @@ def review_vectors(settings: Settings) -> Asset:
         endpoint = store.opensearch.endpoint if store.opensearch else "opensearch"
         uri = f"opensearch://{endpoint.split('://', 1)[-1].rstrip('/')}/{store.alias}"
     return Asset(name="review_vectors", uri=uri)
+
+
+def latest_event_extra(name: str) -> dict:
+    """The `extra` of an Asset's newest event, from Airflow's metadata database: what a consumer
+    triggered by that event would receive (used where a run is started by hand, e.g. `make demo`)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        event = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == name)
+            .order_by(AssetEvent.id.desc())
+        ).first()
+        if event is None:
+            raise LookupError(f"no {name} event has been emitted")
+        return dict(event.extra)

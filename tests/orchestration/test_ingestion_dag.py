@@ -153,20 +153,9 @@ def test_a_failing_validation_publishes_nothing(source, monkeypatch):
 
 
 def latest_asset_event_extra(name: str) -> dict:
-    """The `extra` of the newest event of an Asset, read back from Airflow's metadata database."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from common.assets import latest_event_extra
 
-    with create_session() as session:
-        event = session.scalars(
-            select(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == name)
-            .order_by(AssetEvent.id.desc())
-        ).first()
-        assert event is not None, f"no {name} event was emitted"
-        return dict(event.extra)
+    return latest_event_extra(name)
 
 
 def dag_from(file_name: str, dag_id: str):
