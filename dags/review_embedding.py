@@ -27,7 +27,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, chain, task
 
-from common.airflow_steps import heavy_step
+from common.airflow_steps import heavy_step, xcom_field
 from common.assets import clean_reviews, review_vectors
 from common.dag_defaults import START_DATE, default_args
 from common.settings import get_settings
@@ -38,7 +38,7 @@ REVIEW_VECTORS = review_vectors(settings)
 
 
 def _plan(key: str) -> str:
-    return "{{ ti.xcom_pull(task_ids='plan')['" + key + "'] }}"
+    return xcom_field("plan", key)
 
 
 with DAG(

@@ -20,7 +20,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, chain, task
 
-from common.airflow_steps import heavy_step
+from common.airflow_steps import heavy_step, xcom_field
 from common.dag_defaults import START_DATE, default_args
 from common.settings import get_settings
 
@@ -64,8 +64,8 @@ with DAG(
         "delete",
         "pipelines.embedding.forget",
         {
-            "tombstone_uri": "{{ ti.xcom_pull(task_ids='record')['tombstone_uri'] }}",
-            "result_uri": "{{ ti.xcom_pull(task_ids='record')['result_uri'] }}",
+            "tombstone_uri": xcom_field("record", "tombstone_uri"),
+            "result_uri": xcom_field("record", "result_uri"),
         },
         settings,
     )

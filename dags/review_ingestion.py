@@ -31,7 +31,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, chain, task
 
-from common.airflow_steps import heavy_step
+from common.airflow_steps import heavy_step, xcom_field
 from common.assets import clean_reviews
 from common.dag_defaults import START_DATE, default_args
 from common.settings import get_settings
@@ -41,7 +41,7 @@ CLEAN_REVIEWS = clean_reviews(settings)
 
 
 def _plan(key: str) -> str:
-    return "{{ ti.xcom_pull(task_ids='plan')['" + key + "'] }}"
+    return xcom_field("plan", key)
 
 
 with DAG(

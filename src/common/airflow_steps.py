@@ -64,3 +64,9 @@ def heavy_step(
         action_if_job_exists="timestamp",
         **task_kwargs,
     )
+
+
+def xcom_field(task_id: str, key: str) -> str:
+    """A Jinja template for one field of a task's returned dict: how a heavy step's arguments name the
+    URIs an upstream worker task decided (rendered by both operators before the step starts)."""
+    return "{{ ti.xcom_pull(task_ids='" + task_id + "')['" + key + "'] }}"
