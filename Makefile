@@ -20,9 +20,9 @@ export LLMOPS_PROFILE ?= local
 	format check-mwaa-requirements mwaa-bundle bench-ingestion clean
 
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-setup: setup-airflow setup-tasks local-models ## build .venv (MWAA mirror), .venv-tasks (task image mirror) and the local models
+setup: setup-airflow setup-tasks setup-infra local-models ## build .venv (MWAA mirror), .venv-tasks (task image mirror), .venv-infra and the local models
 
 # The orchestration environment mirrors MWAA: Airflow and providers under MWAA's constraints,
 # plus requirements.txt (what MWAA installs) and the dev tooling.
@@ -51,7 +51,7 @@ $(TOXICITY_MODEL):
 demo: ## seed the sample source database and run the DAGs end to end with dag.test() (offline)
 	$(VENV)/bin/python scripts/demo.py
 
-test: lint check-mwaa-requirements test-orchestration test-steps ## everything CI runs
+test: lint check-mwaa-requirements test-orchestration test-steps test-infra ## everything CI runs
 
 test-orchestration: ## DAG integrity, orchestration code, MWAA bundle (in .venv, the MWAA mirror)
 	$(VENV)/bin/python -m pytest tests/orchestration
@@ -83,3 +83,6 @@ bench-ingestion: ## cleaning-chain throughput and memory benchmarks (JSON in ben
 
 clean:
 	rm -rf build bench-results .pytest_cache .ruff_cache
+
+# Terraform, the task images and the workflows, checked offline.
+include make/infra.mk

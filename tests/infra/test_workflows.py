@@ -1,0 +1,158 @@
+"""The CI/CD workflows: the CI contract (make setup, then make test), how DAGs reach MWAA (OIDC,
+staging before an approved prod, sync --delete, versioned uploads), and shell steps that parse."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.infra.tf import REPO
+
+WORKFLOWS = REPO / ".github" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+
+
+def _load(name: str) -> dict:
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as True
+    return workflow
+
+
+def _steps(workflow: dict) -> list[tuple[str, dict]]:
+    return [(job_id, step) for job_id, job in workflow["jobs"].items() for step in job.get("steps", [])]
+
+
+def _runs(step: dict) -> str:
+    return step.get("run", "")
+
+
+def test_the_expected_workflows_exist() -> None:
+    names = {p.name for p in FILES}
+    assert {"ci.yml", "deploy-dags.yml", "build-images.yml", "terraform.yml"} <= names
+
+
+def test_ci_sets_up_then_runs_make_test() -> None:
+    ci = _load("ci.yml")
+    assert {"pull_request", "push"} <= set(ci["on"])
+    runs = [_runs(step).strip() for _, step in _steps(ci)]
+    assert "make setup" in runs and "make test" in runs
+    assert runs.index("make setup") < runs.index("make test")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_permissions_are_read_only_by_default(path: Path) -> None:
+    workflow = _load(path.name)
+    assert (
+        workflow.get("permissions") == {"contents": "read"}
+        or workflow["permissions"].get("contents") == "read"
+    )
+    for job_id, job in workflow["jobs"].items():
+        granted = job.get("permissions", workflow["permissions"])
+        assert granted != "write-all", job_id
+        writes = {k for k, v in granted.items() if v == "write"}
+        assert writes <= {"id-token"}, f"{path.name} {job_id}: writes {writes}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_aws_credentials_come_from_oidc_roles(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+    for _, step in _steps(_load(path.name)):
+        if step.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+            assert step["with"]["role-to-assume"].startswith("${{ vars."), path.name
+
+
+def test_actions_are_pinned_to_a_version() -> None:
+    for path in FILES:
+        for _, step in _steps(_load(path.name)):
+            if "uses" in step:
+                assert re.search(r"@v\d+$|@[0-9a-f]{40}$", step["uses"]), f"{path.name}: {step['uses']}"
+
+
+def _chain(name: str) -> tuple[dict, dict]:
+    workflow = _load(name)
+    return workflow["jobs"]["staging"], workflow["jobs"]["prod"]
+
+
+@pytest.mark.parametrize("name", ["deploy-dags.yml", "build-images.yml", "terraform.yml"])
+def test_prod_follows_staging(name: str) -> None:
+    staging, prod = _chain(name)
+    assert prod["needs"] == "staging"
+    assert staging["with"]["environment"] == "staging" and prod["with"]["environment"] == "prod"
+    called = _load(Path(staging["uses"]).name)
+    (job,) = called["jobs"].values()
+    # The GitHub environment gates the job: prod's required reviewers approve before it gets credentials.
+    assert job["environment"] == "${{ inputs.environment }}"
+
+
+def test_deploy_builds_the_bundle_with_the_make_target() -> None:
+    deploy = _load("deploy-dags.yml")
+    runs = " ".join(_runs(step) for _, step in _steps(deploy))
+    assert "make mwaa-bundle" in runs
+    upload = [s for _, s in _steps(deploy) if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert upload and upload[0]["with"]["include-hidden-files"] is True  # dags/.airflowignore
+    assert {"dags/**", "src/**", "config/**", "requirements.txt"} <= set(deploy["on"]["push"]["paths"])
+
+
+def test_deploy_syncs_dags_and_pins_versioned_objects() -> None:
+    text = (WORKFLOWS / "_mwaa-deploy.yml").read_text(encoding="utf-8")
+    assert re.search(r"aws s3 sync --delete .*build/mwaa/dags \"s3://\$\{MWAA_BUCKET\}/dags\"", text)
+    assert "s3api put-object" in text and "--query VersionId" in text
+    for flag in ("requirements", "startup-script"):
+        assert f"pin build/mwaa/{'requirements.txt' if flag == 'requirements' else 'startup.sh'}" in text
+    assert '"--${flag}-s3-object-version" "$version"' in text
+    # update-environment only runs when a version changed.
+    update = text.index("aws mwaa update-environment --name")
+    assert text.rindex("if [ ${#args[@]} -eq 0 ]", 0, update) < update
+    # requirements and startup script first, DAGs after: new DAG code never meets old libraries.
+    assert update < text.index("aws s3 sync --delete --no-progress")
+
+
+def _image_inputs(image: str) -> list[str]:
+    out = subprocess.run(
+        ["bash", str(REPO / "docker" / "image-tag.sh"), "--inputs", image],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.split()
+
+
+def _triggered(paths: list[str], source: str) -> bool:
+    return any(
+        p in (source, f"{source}/**") or (p.endswith("/**") and source.startswith(p[:-2])) for p in paths
+    )
+
+
+@pytest.mark.parametrize(
+    "workflow,images",
+    [("deploy-dags.yml", ["tasks", "training", "evaluation"]), ("terraform.yml", ["vllm"])],
+)
+def test_a_new_image_tag_is_deployed(workflow: str, images: list[str]) -> None:
+    """MWAA's startup script names the task images' tags, the serving stack the vLLM image's: the
+    workflow that deploys a tag must run whenever an input of that image changes."""
+    paths = _load(workflow)["on"]["push"]["paths"]
+    for image in images:
+        for source in _image_inputs(image):
+            assert _triggered(paths, source), f"{workflow} does not run when {source} changes"
+
+
+def _shell_steps() -> list[tuple[str, str]]:
+    found = []
+    for path in FILES:
+        for job_id, step in _steps(_load(path.name)):
+            if "run" in step:
+                found.append((f"{path.name}:{job_id}:{step.get('name', '')}", step["run"]))
+    return found
+
+
+@pytest.mark.parametrize("label,script", _shell_steps(), ids=[label for label, _ in _shell_steps()])
+def test_shell_steps_parse(label: str, script: str) -> None:
+    # Expressions are substituted by GitHub before the shell sees the script.
+    script = re.sub(r"\$\{\{[^}]*\}\}", "placeholder", script)
+    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, f"{label}: {result.stderr}"
