@@ -68,6 +68,9 @@ class SageMakerSettings(BaseModel):
     check_interval_s: int = 60
     max_attempts: int = 150
     aws_conn_id: str = "aws_default"
+    # The VPC the jobs run in (the OpenSearch domain is reachable only there); comma-separated ids.
+    subnet_ids: str = ""
+    security_group_ids: str = ""
 
 
 class StepSettings(BaseModel):

@@ -118,9 +118,10 @@ def sagemaker_processing_config(
     """The CreateProcessingJob request for a step: the task image runs `python -m <module> <argv>`.
 
     The step reads and writes S3 URIs itself, so the job declares no ProcessingInputs/Outputs: its
-    arguments are exactly those of the local subprocess.
+    arguments are exactly those of the local subprocess. Jobs run in the private subnets when they are
+    configured, which is how the embedding steps reach the OpenSearch domain inside the VPC.
     """
-    return {
+    request: dict[str, Any] = {
         "ProcessingJobName": job_name,
         "RoleArn": sagemaker.role_arn,
         "AppSpecification": {
@@ -139,3 +140,16 @@ def sagemaker_processing_config(
         "Environment": step_environment({"LLMOPS_PROFILE": profile}),
         "Tags": [{"Key": "llmops:step", "Value": call.module}],
     }
+    subnets = [s for s in sagemaker.subnet_ids.split(",") if s.strip()]
+    groups = [g for g in sagemaker.security_group_ids.split(",") if g.strip()]
+    if subnets or groups:
+        if not (subnets and groups):
+            raise ValueError("steps.sagemaker needs both subnet_ids and security_group_ids, or neither")
+        request["NetworkConfig"] = {
+            "EnableNetworkIsolation": False,  # the step reads and writes S3 and the vector store itself
+            "VpcConfig": {
+                "Subnets": [s.strip() for s in subnets],
+                "SecurityGroupIds": [g.strip() for g in groups],
+            },
+        }
+    return request

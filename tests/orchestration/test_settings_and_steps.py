@@ -90,6 +90,10 @@ def test_sagemaker_request_runs_the_same_argv(monkeypatch):
     assert config["ProcessingResources"]["ClusterConfig"]["InstanceType"] == sagemaker.instance_type
     assert config["StoppingCondition"]["MaxRuntimeInSeconds"] == sagemaker.max_runtime_s
     assert "AWS_SECRET_ACCESS_KEY" not in config["Environment"]
+    assert config["NetworkConfig"]["VpcConfig"] == {
+        "Subnets": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+        "SecurityGroupIds": ["sg-0bbbbbbbbbbbbbbb1"],
+    }
 
 
 def test_window_is_the_interval_or_whole_backfill_days():
