@@ -14,7 +14,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 PROBE = Path(__file__).with_name("dag_probe.py")
-PARSE_BUDGET_MS = 300
+# MWAA's DAG processor gives a file 30 s and re-parses every 30 s. Heavy imports are caught exactly by the
+# module check below; the time budget is a guard against a file that does real work when parsed (a model
+# load, a network call), kept well above what a loaded CI machine takes for a light file (~0.2-0.35 s).
+PARSE_BUDGET_MS = 1500
 
 
 def probe(dag_file: Path, env: dict[str, str] | None = None) -> dict:
