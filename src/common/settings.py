@@ -12,6 +12,8 @@ Airflow Variable or Connection lookups).
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 from functools import lru_cache
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROFILE_ENV = "LLMOPS_PROFILE"
@@ -167,7 +169,7 @@ class EmbeddingModelSettings(BaseModel):
     aws_conn_id: str = "aws_default"
     endpoint_url: str | None = None  # None: the regional endpoint
     concurrency: int = 16
-    max_attempts: int = 8  # botocore adaptive retries, throttling included
+    max_attempts: int = 8  # botocore standard retries (exponential backoff), throttling included
     timeout_s: float = 30.0
     tokenizer_from: str = "minilm"  # Titan publishes no tokenizer: chunks are sized with this model's
 
@@ -244,6 +246,195 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = 60  # reciprocal rank fusion constant: 1 / (rrf_k + rank)
 
 
+class LoadTestProfile(BaseModel):
+    """One traffic shape of the load test: a warm-up ramp, a steady load and periodic bursts. Flat traffic
+    hides what queue-based autoscaling has to absorb (the reference design's latency death spiral)."""
+
+    duration_s: float = Field(gt=0)  # the whole run, warm-up included
+    warmup_s: float = Field(ge=0)  # users ramp linearly from 0 to `users` over this
+    users: int = Field(ge=1)  # concurrent users of the steady load
+    burst_factor: float = Field(ge=1)  # concurrent users during a burst, as a multiple of `users`
+    burst_every_s: float = Field(gt=0)  # after the warm-up, one burst ends every this many seconds
+    burst_s: float = Field(ge=0)  # how long a burst lasts (0: no bursts)
+    burst_spawn_rate: float = Field(gt=0)  # users started (and stopped) per second as a burst comes and goes
+    wait_s: tuple[float, float]  # (min, max) pause of one user between its requests
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoadTestProfile:
+        if self.burst_s >= self.burst_every_s:
+            raise ValueError("burst_s must be shorter than burst_every_s, or the load is one long burst")
+        if not 0 <= self.wait_s[0] <= self.wait_s[1]:
+            raise ValueError("wait_s is (min, max) with 0 <= min <= max")
+        return self
+
+
+class LoadTestSettings(BaseModel):
+    """The release engineers' load test (`python -m pipelines.loadtest`): traffic and request shape."""
+
+    profile: str  # the key into `profiles` a run uses unless told otherwise
+    profiles: dict[str, LoadTestProfile]
+    api_key_env: str = "LOADTEST_API_KEY"  # the environment variable holding the bearer key
+    request_timeout_s: float = Field(default=120.0, gt=0)  # no answer by then: a failed request
+    max_tokens: int = 384  # generation budget of one summary
+    temperature: float = 0.0
+    snippets: tuple[int, int] = (10, 15)  # (min, max) review snippets in one request
+    corpus_products: int = Field(default=40, ge=1)  # sample-generator products the snippets come from
+    seed: int = 0  # same seed, same sequence of request bodies
+
+    @model_validator(mode="after")
+    def _known_profile(self) -> LoadTestSettings:
+        if self.profile not in self.profiles:
+            raise ValueError(f"load_test.profile {self.profile!r} is not one of {sorted(self.profiles)}")
+        if not 1 <= self.snippets[0] <= self.snippets[1]:
+            raise ValueError("load_test.snippets is (min, max) with 1 <= min <= max")
+        return self
+
+
+class TrainingHyperparameters(BaseModel):
+    """What the LoRA training script receives, as `--key value` arguments in every runner.
+
+    SageMaker hands hyperparameters to a job as strings; so does the local subprocess. Every field is one
+    argument of `python -m pipelines.training.train`, validated here from its string (`"2e-4"`,
+    `"true"`, `"q_proj,v_proj"`), so both runners pass exactly `as_arguments()`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    lora_rank: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    # Attention and MLP projections: the same names in Llama, Qwen2 and Mistral.
+    lora_target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    )
+    learning_rate: float = Field(2e-4, gt=0.0)
+    num_train_epochs: float = Field(2.0, gt=0.0)
+    max_steps: int = -1  # > 0 overrides num_train_epochs
+    per_device_train_batch_size: int = Field(4, ge=1)
+    gradient_accumulation_steps: int = Field(4, ge=1)
+    max_seq_length: int = Field(2048, ge=64)
+    warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0)
+    lr_scheduler_type: str = "cosine"
+    weight_decay: float = Field(0.0, ge=0.0)
+    packing: bool = True
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    logging_steps: int = Field(10, ge=1)
+    eval_steps: int = Field(0, ge=0)  # 0: evaluate once per epoch
+    save_steps: int = Field(100, ge=1)
+    save_total_limit: int = Field(2, ge=1)
+    seed: int = 0
+
+    @field_validator("lora_target_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: Any) -> Any:
+        """A comma-separated string (how an argument arrives) or a list literal (JSON, or Python's when a
+        template rendered a list), as a list of names."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    pass
+                try:
+                    return ast.literal_eval(text)
+                except (ValueError, SyntaxError) as error:
+                    raise ValueError(f"not a list of module names: {text!r}") from error
+            return [name.strip() for name in text.split(",") if name.strip()]
+        return value
+
+    @field_validator("lora_target_modules")
+    @classmethod
+    def _some_modules(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("LoRA needs at least one target module")
+        return value
+
+    def as_hyperparameters(self) -> dict[str, str]:
+        """The SageMaker `HyperParameters` map: every value a string."""
+        out: dict[str, str] = {}
+        for key, value in self.model_dump().items():
+            if isinstance(value, bool):
+                out[key] = "true" if value else "false"
+            elif isinstance(value, list):
+                out[key] = ",".join(value)
+            else:
+                out[key] = str(value)
+        return out
+
+    def as_arguments(self) -> list[str]:
+        """`--key value` arguments for `pipelines.training.train` (the local subprocess and the job)."""
+        return [part for key, value in self.as_hyperparameters().items() for part in (f"--{key}", value)]
+
+
+class SageMakerTrainingSettings(BaseModel):
+    """The SageMaker training job the fine-tuning DAG starts in `aws` (GPU, spot, checkpoints in S3)."""
+
+    image_uri: str
+    role_arn: str
+    instance_type: str = "ml.g5.2xlarge"
+    instance_count: int = 1
+    volume_size_gb: int = 100
+    use_spot: bool = True
+    max_runtime_s: int = 4 * 3600
+    max_wait_s: int = 8 * 3600  # spot: the runtime plus the time waiting for capacity
+    # Per job, under this prefix; SageMaker syncs the local path there, and back after a spot interruption.
+    checkpoint_s3_uri: str
+    checkpoint_local_path: str = "/opt/ml/checkpoints"
+    output_s3_uri: str  # SageMaker writes <job>/output/model.tar.gz (the adapter) here
+    check_interval_s: int = 60
+    max_attempts: int = 480  # deferrable wait: check_interval_s x max_attempts must cover max_wait_s
+    aws_conn_id: str = "aws_default"
+
+    @model_validator(mode="after")
+    def _waits_long_enough(self) -> SageMakerTrainingSettings:
+        if self.use_spot and self.max_wait_s < self.max_runtime_s:
+            raise ValueError("training.sagemaker.max_wait_s must be at least max_runtime_s for spot training")
+        longest = self.max_wait_s if self.use_spot else self.max_runtime_s
+        if self.check_interval_s * self.max_attempts < longest:
+            raise ValueError("training.sagemaker: check_interval_s x max_attempts is shorter than the job")
+        return self
+
+
+class TrainingSettings(BaseModel):
+    """LoRA fine-tuning of the summarizer: the base model, the hyperparameters and where the job runs."""
+
+    # A local folder saved with save_pretrained (local), or an s3:// prefix holding one (aws), which the
+    # training job receives as its `base_model` channel.
+    base_model: str
+    base_model_id: str  # the name recorded with the adapter (the hub id of the production model)
+    hyperparameters: TrainingHyperparameters = TrainingHyperparameters()
+    torch_threads: int = 0  # CPU training (local): 0 leaves torch's default
+    sagemaker: SageMakerTrainingSettings | None = None
+
+
+class SftGoldenSettings(BaseModel):
+    """The golden evaluation set: products held out of every SFT dataset, versioned on their own."""
+
+    registry_path: str = "golden/summaries"
+    size: int = Field(200, ge=1)  # products, spread evenly over profiles and languages
+    max_profile_holdout: float = Field(0.25, gt=0.0, le=1.0)  # of one profile's references (at least one)
+    seed: str = "golden-1"  # salt of the selection order: another seed selects another set
+
+
+class SftSettings(BaseModel):
+    """The SFT dataset builder: references, split, stratification and decontamination parameters."""
+
+    references_uri: str  # curated reference summaries, JSONL (the sample generator's products.jsonl format)
+    registry_path: str = "sft/summaries"
+    profiles: list[str] = Field(
+        default_factory=lambda: ["mostly_positive", "mixed", "polarized", "mostly_negative"]
+    )
+    languages: list[str] = Field(default_factory=list)  # empty: ingestion.languages
+    validation_share: float = Field(0.15, ge=0.0, lt=1.0)
+    split_seed: str = "sft-split-1"
+    max_copies: int = Field(3, ge=1)  # oversampling repeats a train example at most this many times in all
+    context_batch_products: int = Field(500, ge=1)
+    decontamination: DedupSettings = DedupSettings(near_duplicate_jaccard=0.70)
+    golden: SftGoldenSettings = SftGoldenSettings()
+
+
 class IngestionThresholds(BaseModel):
     toxicity_quarantine: float
     max_quarantine_rate: float
@@ -256,12 +447,52 @@ class EmbeddingThresholds(BaseModel):
     min_mrr: float
 
 
+class LoadTestThresholds(BaseModel):
+    p95_latency_s_max: float = Field(gt=0)
+    error_rate_max: float = Field(ge=0, le=1)
+    requests_per_s_min: float = Field(ge=0)
+
+
+class SftDatasetThresholds(BaseModel):
+    """The SFT dataset's gate; shares are of train examples."""
+
+    min_context_snippets: int = Field(ge=1)
+    min_snippet_chars: int = Field(ge=1)
+    max_snippet_chars: int = Field(ge=1)
+    min_target_items: int = Field(ge=0)
+    max_profile_share: dict[str, float] = Field(default_factory=dict)
+    min_profile_share: dict[str, float] = Field(default_factory=dict)
+    min_language_share: float = Field(ge=0.0, le=1.0)
+    max_language_share: float = Field(ge=0.0, le=1.0)
+    min_train_examples: int = Field(ge=1)
+    min_validation_examples: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SftDatasetThresholds:
+        if sum(self.min_profile_share.values()) >= 1.0:
+            raise ValueError("sft_dataset.min_profile_share must sum to less than 1")
+        return self
+
+
 class Thresholds(BaseModel):
     """`config/thresholds.yaml`: the gates, read by pipelines, tests and Terraform alike."""
 
     version: int
     ingestion: IngestionThresholds
     embedding: EmbeddingThresholds
+    load_test: LoadTestThresholds | None = None  # only the load test needs it
+    sft_dataset: SftDatasetThresholds | None = None  # only the SFT dataset builder needs it
+
+
+class RegistrySettings(BaseModel):
+    """The MLflow model registry: where fine-tuning registers summarizer versions, and how they answer."""
+
+    model_name: str = "review-summarizer"
+    candidate_alias: str = "candidate"  # set on every newly registered version; evaluation reads it
+    sample_summaries: int = 3  # validation examples generated with the reloaded model and logged to the run
+    max_new_tokens: int = 256  # the inference configuration bundled with every version (greedy decoding)
+    torch_dtype: str = "float32"  # the base model's dtype when a version is loaded for generation
+    cache_dir: str = "/tmp/llmops/models"  # s3:// base models are downloaded here once
 
 
 class Settings(BaseSettings):
@@ -279,6 +510,10 @@ class Settings(BaseSettings):
     tracking: TrackingSettings
     vector_store: VectorStoreSettings
     retrieval: RetrievalSettings = RetrievalSettings()
+    load_test: LoadTestSettings | None = None  # only the load test needs it
+    sft: SftSettings | None = None  # only the golden set and SFT dataset steps need it
+    training: TrainingSettings
+    registry: RegistrySettings = RegistrySettings()
     thresholds: Thresholds
 
     @classmethod
