@@ -1,0 +1,298 @@
+"""The summarizer's prompt contract: one versioned file, one way to render it, one way to read answers.
+
+`prompts/summarize_reviews.yaml` holds the system instructions, the user template that lists the
+numbered review snippets, and the JSON schema of the answer. Training renders prompts and targets here,
+batch inference and serving send the same chat messages, and evaluation parses answers here, so the
+chat a model is trained on cannot drift from the one it is served and judged with.
+
+- `messages(snippets)`: the chat for OpenAI-compatible chat APIs (vLLM, the local server); the server
+  applies the model's chat template.
+- `render_prompt(tokenizer, snippets)`: the same chat through the tokenizer's own chat template, with
+  the generation prompt: the text training and local generation feed the model.
+- `render_completion(tokenizer, target)`: the canonical JSON answer and the tokenizer's end-of-turn, the
+  text the model is trained to write after the prompt.
+- `parse_summary(text)`: a validated `ReviewSummary`, or `SummaryFormatError` with a reason code that
+  evaluation and monitoring count.
+
+Every summary, training run and evaluation records `version` and `sha256` (the hash of the file's
+canonical content: comments and layout do not change it, any content edit does).
+
+Light on purpose (YAML, hashlib, pydantic): DAG files and the MWAA workers import it at parse time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+from typing import Any, Literal, Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
+
+PROMPTS_DIR = "prompts"
+DEFAULT_PROMPT = "summarize_reviews"
+ANSWER_KEYS = ("pros", "cons", "summary")  # canonical order: the summary is written after what it weighs
+# A sentence end followed by more text: a second sentence.
+_SECOND_SENTENCE = re.compile(r"[.!?][\"')\]]*\s+\S")
+_SENTINEL = "ANSWER-SENTINEL-4F1C"  # text no chat template produces on its own
+
+
+class PromptError(ValueError):
+    """The prompt file or the input to render is not what the contract needs."""
+
+
+FormatFailure = Literal["not_json", "not_an_object", "schema"]
+
+
+class SummaryFormatError(ValueError):
+    """A model answer that is not a valid summary; `reason` is what evaluation counts."""
+
+    def __init__(self, reason: FormatFailure, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+class ChatTokenizer(Protocol):
+    """What the contract needs from a tokenizer: a transformers tokenizer has both."""
+
+    eos_token: str | None
+
+    def apply_chat_template(self, conversation: Any, **kwargs: Any) -> Any: ...
+
+
+class ReviewSummary(BaseModel):
+    """An answer of the summarizer. The contract's limits (item and summary lengths, item counts) are
+    checked when it is validated with the contract's schema as context (what `parse_summary` does)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    pros: list[str]
+    cons: list[str]
+    summary: str
+
+    @model_validator(mode="after")
+    def _within_contract(self, info: ValidationInfo) -> ReviewSummary:
+        schema = (info.context or {}).get("output_schema")
+        if not schema:
+            return self
+        props = schema["properties"]
+        for key in ("pros", "cons"):
+            items, spec = getattr(self, key), props[key]
+            if len(items) > spec["maxItems"]:
+                raise ValueError(f"{key} has {len(items)} items, at most {spec['maxItems']} are allowed")
+            for item in items:
+                if not item.strip():
+                    raise ValueError(f"{key} holds an empty phrase")
+                if len(item) > spec["items"]["maxLength"]:
+                    raise ValueError(
+                        f"{key} item {item[:40]!r}... is {len(item)} characters, "
+                        f"at most {spec['items']['maxLength']} are allowed"
+                    )
+        summary = self.summary.strip()
+        if not summary:
+            raise ValueError("summary is empty")
+        if len(self.summary) > props["summary"]["maxLength"]:
+            limit = props["summary"]["maxLength"]
+            raise ValueError(f"summary is {len(self.summary)} characters, at most {limit} are allowed")
+        if "\n" in summary or _SECOND_SENTENCE.search(summary):
+            raise ValueError("summary must be one sentence")
+        return self
+
+
+@dataclass(frozen=True)
+class PromptContract:
+    """One loaded prompt file. Load it with `load_prompt`; the module functions use the default one."""
+
+    name: str
+    version: int | str
+    system: str
+    user_template: str
+    snippet_template: str
+    output_schema: dict[str, Any]
+    sha256: str
+    path: Path = field(compare=False)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> PromptContract:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise PromptError(f"cannot read the prompt file {path}: {error}") from error
+        required = ("name", "version", "system", "user_template", "snippet_template", "output_schema")
+        missing = [key for key in required if not isinstance(data, dict) or key not in data]
+        if missing:
+            raise PromptError(f"{path} lacks {', '.join(missing)}")
+        schema = data["output_schema"]
+        if sorted(schema.get("properties", {})) != sorted(ANSWER_KEYS):
+            raise PromptError(f"{path}: output_schema must describe exactly {', '.join(ANSWER_KEYS)}")
+        for template_key, names in (
+            ("user_template", ("count", "snippets")),
+            ("snippet_template", ("index",)),
+        ):
+            found = set(Template(data[template_key]).get_identifiers())
+            if not set(names) <= found:
+                raise PromptError(f"{path}: {template_key} must use ${', $'.join(names)}")
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return cls(
+            name=data["name"],
+            version=data["version"],
+            system=data["system"].strip(),
+            user_template=data["user_template"],
+            snippet_template=data["snippet_template"],
+            output_schema=schema,
+            sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+            path=path,
+        )
+
+    @property
+    def prompt_id(self) -> str:
+        """`name@vVERSION+HASH12`: what summaries, runs and model cards record."""
+        return f"{self.name}@v{self.version}+{self.sha256[:12]}"
+
+    # ---- rendering ------------------------------------------------------------------------------
+
+    def user_message(self, snippets: Sequence[Mapping[str, Any]]) -> str:
+        """The user turn: the numbered snippets, each with its star rating, on one line each."""
+        if not snippets:
+            raise PromptError("there is nothing to summarize: no review snippets")
+        lines = []
+        for index, snippet in enumerate(snippets, start=1):
+            text, stars = snippet.get("text"), snippet.get("star_rating")
+            if not isinstance(text, str) or not text.strip():
+                raise PromptError(f"snippet {index} has no text")
+            if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+                raise PromptError(f"snippet {index} has star_rating {stars!r}, not an integer from 1 to 5")
+            # Folded onto one line: a snippet cannot start a line that looks like another snippet.
+            lines.append(
+                Template(self.snippet_template).substitute(
+                    index=index, star_rating=stars, text=" ".join(text.split())
+                )
+            )
+        return Template(self.user_template).substitute(count=len(lines), snippets="\n".join(lines))
+
+    def messages(self, snippets: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+        """Chat messages for an OpenAI-compatible chat API; the server applies the chat template."""
+        return [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": self.user_message(snippets)},
+        ]
+
+    def render_prompt(self, tokenizer: ChatTokenizer, snippets: Sequence[Mapping[str, Any]]) -> str:
+        """The prompt text through the tokenizer's own chat template, ending with the generation prompt.
+
+        Tokenize it with `add_special_tokens=False`: the template already holds every special token
+        the model expects (as vLLM does for chat requests)."""
+        rendered = tokenizer.apply_chat_template(
+            self.messages(snippets), tokenize=False, add_generation_prompt=True
+        )
+        if not isinstance(rendered, str):
+            raise PromptError(f"the chat template rendered {type(rendered).__name__}, not text")
+        return rendered
+
+    def render_completion(self, tokenizer: ChatTokenizer, target: Mapping[str, Any] | ReviewSummary) -> str:
+        """The canonical JSON answer and the tokenizer's end-of-turn: what the model learns to write."""
+        return canonical_json(target) + end_of_turn(tokenizer)
+
+    # ---- reading answers ------------------------------------------------------------------------
+
+    def parse_summary(self, text: str) -> ReviewSummary:
+        """A model answer as a validated `ReviewSummary`; `SummaryFormatError` says why it is not one."""
+        try:
+            value = json.loads(text.strip())
+        except (json.JSONDecodeError, TypeError, AttributeError) as error:
+            raise SummaryFormatError(
+                "not_json", f"the answer is not JSON ({error}): {str(text)[:80]!r}"
+            ) from None
+        if not isinstance(value, dict):
+            raise SummaryFormatError(
+                "not_an_object", f"the answer is a JSON {type(value).__name__}, not an object"
+            )
+        try:
+            return ReviewSummary.model_validate(value, context={"output_schema": self.output_schema})
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in error.errors()
+            )
+            raise SummaryFormatError("schema", problems) from None
+
+
+def canonical_json(target: Mapping[str, Any] | ReviewSummary) -> str:
+    """The one serialization of an answer: keys in `ANSWER_KEYS` order, compact, UTF-8 kept as is."""
+    data = target.model_dump() if isinstance(target, ReviewSummary) else target
+    missing = [key for key in ANSWER_KEYS if key not in data]
+    if missing:
+        raise PromptError(f"the target lacks {', '.join(missing)}")
+    return json.dumps({key: data[key] for key in ANSWER_KEYS}, ensure_ascii=False, separators=(",", ":"))
+
+
+def end_of_turn(tokenizer: ChatTokenizer) -> str:
+    """The text the chat template closes an assistant turn with, up to and including the EOS token.
+
+    Read from the template itself (`<|im_end|>` for ChatML models such as Qwen, `<|eot_id|>` for
+    Llama 3), so a completion ends exactly as the template would close it, and generation stops there."""
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "?"}, {"role": "assistant", "content": _SENTINEL}], tokenize=False
+    )
+    if not isinstance(rendered, str) or _SENTINEL not in rendered:
+        raise PromptError("the chat template does not render the assistant's message as given")
+    tail = rendered.rsplit(_SENTINEL, 1)[1]
+    eos = tokenizer.eos_token
+    if eos and eos in tail:
+        return tail[: tail.index(eos) + len(eos)]
+    tail = tail.rstrip()
+    if tail:
+        return tail
+    if not eos:
+        raise PromptError("the tokenizer has no EOS token and its chat template closes no turn")
+    return eos
+
+
+def prompt_path(name: str = DEFAULT_PROMPT) -> Path:
+    """`<project home>/prompts/<name>.yaml` (the repository locally, the image or MWAA DAG folder else)."""
+    from common.settings import project_home
+
+    return project_home() / PROMPTS_DIR / f"{name}.yaml"
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> PromptContract:
+    return PromptContract.from_file(path)
+
+
+def load_prompt(path: str | Path | None = None) -> PromptContract:
+    """The contract in `path` (default: the summarizer's), read once per process and path."""
+    return _load_cached(str(Path(path) if path else prompt_path()))
+
+
+# ---- the default contract --------------------------------------------------------------------
+
+
+def version() -> int | str:
+    return load_prompt().version
+
+
+def content_hash() -> str:
+    return load_prompt().sha256
+
+
+def messages(snippets: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    return load_prompt().messages(snippets)
+
+
+def render_prompt(tokenizer: ChatTokenizer, snippets: Sequence[Mapping[str, Any]]) -> str:
+    return load_prompt().render_prompt(tokenizer, snippets)
+
+
+def render_completion(tokenizer: ChatTokenizer, target: Mapping[str, Any] | ReviewSummary) -> str:
+    return load_prompt().render_completion(tokenizer, target)
+
+
+def parse_summary(text: str) -> ReviewSummary:
+    return load_prompt().parse_summary(text)
