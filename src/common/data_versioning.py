@@ -356,6 +356,10 @@ class DataRegistry:
         # An annotated tag is an object of its own; `^{}` is the commit it points to.
         return refs.get(f"{ref}^{{}}") or refs.get(ref)
 
+    def tag_commit(self, tag: str) -> str | None:
+        """The commit a tag of the registry points to, or None when the registry has no such tag."""
+        return self._remote_tag_commit(tag)
+
     # --- reading --------------------------------------------------------------------------------
 
     def fetch(self, path_in_registry: str, rev: str, dest_dir: Path) -> Path:

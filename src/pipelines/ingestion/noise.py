@@ -213,19 +213,50 @@ class DuplicateIndex:
     def check_text(self, review_id: str, text: str) -> tuple[str, str] | None:
         """`(reason, detail)` when the text copies an earlier review of the run; otherwise index it."""
         digest = content_hash(text)
-        row = self._db.execute("SELECT review_id FROM texts WHERE content_hash = ?", (digest,)).fetchone()
-        if row is not None:
-            return "duplicate_text", f"same text as review {row[0]}"
+        earlier = self._exact_copy_of(digest)
+        if earlier is not None:
+            return "duplicate_text", f"same text as review {earlier}"
         self._db.execute("INSERT INTO texts VALUES (?, ?)", (digest, review_id))
         minhash = self.signature(text)
         keys = self._band_keys(minhash)
+        near = self._nearest(minhash, keys)
+        if near is not None:
+            return "near_duplicate", f"estimated Jaccard {near[0]:.2f} with review {near[1]}"
+        self._add_signature(review_id, minhash, keys)
+        return None
+
+    def find_copy(self, text: str) -> tuple[str, str, str] | None:
+        """`(reason, review_id, detail)` when the text is an exact or near copy of an indexed text, else
+        None. Read-only: the text is not indexed (what decontamination against a fixed set needs)."""
+        earlier = self._exact_copy_of(content_hash(text))
+        if earlier is not None:
+            return "duplicate_text", earlier, f"same text as review {earlier}"
+        minhash = self.signature(text)
+        near = self._nearest(minhash, self._band_keys(minhash))
+        if near is not None:
+            return "near_duplicate", near[1], f"estimated Jaccard {near[0]:.2f} with review {near[1]}"
+        return None
+
+    def add_text(self, review_id: str, text: str) -> None:
+        """Index a text without checking it (the fixed set that others are checked against)."""
+        self._db.execute("INSERT OR IGNORE INTO texts VALUES (?, ?)", (content_hash(text), review_id))
+        minhash = self.signature(text)
+        self._add_signature(review_id, minhash, self._band_keys(minhash))
+
+    def _exact_copy_of(self, digest: str) -> str | None:
+        row = self._db.execute("SELECT review_id FROM texts WHERE content_hash = ?", (digest,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _nearest(self, minhash: MinHash, keys: list[int]) -> tuple[float, str] | None:
+        """The most similar indexed text at or above the threshold, as (Jaccard estimate, review id)."""
         best: tuple[float, str] | None = None
         for earlier_id, blob in self._db.execute(_CANDIDATES, (json.dumps(keys), self.max_candidates)):
             similarity = minhash.jaccard(LeanMinHash.deserialize(blob))
             if similarity >= self.threshold and (best is None or similarity > best[0]):
                 best = (similarity, earlier_id)
-        if best is not None:
-            return "near_duplicate", f"estimated Jaccard {best[0]:.2f} with review {best[1]}"
+        return best
+
+    def _add_signature(self, review_id: str, minhash: MinHash, keys: list[int]) -> None:
         lean = LeanMinHash(minhash)
         blob = bytearray(lean.bytesize())
         lean.serialize(blob)
@@ -233,7 +264,6 @@ class DuplicateIndex:
             "INSERT INTO signatures (review_id, minhash) VALUES (?, ?)", (review_id, bytes(blob))
         ).lastrowid
         self._db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", [(key, doc) for key in keys])
-        return None
 
     def commit(self) -> None:
         self._db.commit()

@@ -25,28 +25,24 @@ Docs are written for every run, pass or fail.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import math
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from great_expectations.checkpoint import UpdateDataDocsAction
-from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.row_conditions import Column
 
 from common import storage
+from common.expectations import SuiteBatch, run_suites
+from common.expectations import exception_messages as _exception_messages  # noqa: F401 (its name here)
 from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW
 from common.settings import Settings, get_settings
 from common.step_entrypoint import QualityGateFailed, run_step, step_parser
@@ -61,8 +57,6 @@ DOCS_SITE = "ingestion"
 ROW_COLUMNS = ["review_id", "product_id", "star_rating", "language", "toxicity_score", "content_hash"]
 TEXT_CHARS = "cleaned_text_chars"
 RESIDUAL_PII = "residual_pii"
-STATISTICS = ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations")
-RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "partial_unexpected_counts")
 
 
 @dataclass(frozen=True)
@@ -261,61 +255,6 @@ def run_summary_expectations(settings: Settings) -> list[gxe.Expectation]:
 # --- running ----------------------------------------------------------------------------------
 
 
-def _json_safe(value: Any) -> Any:
-    """GX reports missing values as NaN, which is not JSON."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _exception_messages(info: dict[str, Any] | None) -> list[str]:
-    """GX reports an expectation that could not be computed either flat or keyed by metric."""
-    if not info:
-        return []
-    entries = [info] if "raised_exception" in info else list(info.values())
-    return [
-        str(e.get("exception_message")) for e in entries if isinstance(e, dict) and e.get("raised_exception")
-    ]
-
-
-def _failure(suite: str, outcome: Any) -> dict[str, Any]:
-    config = outcome.expectation_config
-    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-    result = outcome.result or {}
-    observed = (
-        {"observed_value": result["observed_value"]}
-        if "observed_value" in result
-        else {k: result[k] for k in RESULT_KEYS if k in result}
-    )
-    errors = _exception_messages(outcome.exception_info)
-    if errors:
-        observed["exceptions"] = errors
-    failure = {"suite": suite, "expectation": config.type, "kwargs": kwargs, "observed": observed}
-    # Round-trip through JSON: kwargs hold GX objects (row conditions) and observed values numpy scalars.
-    return json.loads(json.dumps(_json_safe(failure), default=str))
-
-
-def _context(docs_dir: str) -> Any:
-    """An ephemeral context whose only Data Docs site is `docs_dir`: nothing else is written."""
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    for site in list(context.get_site_names()):
-        context.delete_data_docs_site(site)
-    context.add_data_docs_site(
-        DOCS_SITE,
-        {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    return context
-
-
 def run_validation(
     staged_uri: str, transform_result: dict[str, Any], data_docs_uri: str, settings: Settings
 ) -> dict[str, Any]:
@@ -324,48 +263,21 @@ def run_validation(
     frame_of_files = files_frame(files)
     patterns = residual_pii_patterns(settings.ingestion.pii.entities)
     batches = [
-        ("staged_files", frame_of_files, staged_files_expectations()),
-        ("clean_reviews", clean_reviews_frame(files, patterns), clean_reviews_expectations(settings)),
-        (
+        SuiteBatch("staged_files", frame_of_files, staged_files_expectations()),
+        SuiteBatch(
+            "clean_reviews", clean_reviews_frame(files, patterns), clean_reviews_expectations(settings)
+        ),
+        SuiteBatch(
             "run_summary",
             run_summary_frame(transform_result, frame_of_files),
             run_summary_expectations(settings),
         ),
     ]
-    suites: dict[str, dict[str, Any]] = {}
-    failures: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="data-docs-") as docs_dir:
-        context = _context(docs_dir)
-        source = context.data_sources.add_pandas("staged_run")
-        for name, frame, expectations in batches:
-            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("run")
-            suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch, suite=suite)
-            )
-            # One checkpoint per batch: a checkpoint passes the same DataFrame to all its validations.
-            checkpoint = context.checkpoints.add(
-                gx.Checkpoint(
-                    name=name,
-                    validation_definitions=[definition],
-                    actions=[UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
-                    result_format="SUMMARY",
-                )
-            )
-            for outcome in checkpoint.run(batch_parameters={"dataframe": frame}).run_results.values():
-                counts = {k: int(outcome.statistics[k]) for k in STATISTICS}
-                suites[name] = {"success": bool(outcome.success), "rows": len(frame), **counts}
-                failures += [_failure(name, r) for r in outcome.results if not r.success]
-        storage.upload_dir(docs_dir, data_docs_uri)
-    totals = {key: sum(s[key] for s in suites.values()) for key in STATISTICS}
+    outcome = run_suites(batches, data_docs_uri, DOCS_SITE, "staged_run")
     return {
-        "success": all(s["success"] for s in suites.values()),
+        **outcome.to_dict(),
         "staged_uri": staged_uri,
-        "statistics": totals,
-        "suites": suites,
-        "failed_expectations": failures,
         "partitions": sorted({f.dt for f in files}),
-        "data_docs_index_uri": storage.join(data_docs_uri, "index.html"),
     }
 
 
