@@ -5,6 +5,8 @@ Layout (MWAA puts the `dags/` prefix on sys.path, so the project's packages ride
     <out>/dags/<dag files>.py
     <out>/dags/common/, <out>/dags/pipelines/     the project's code, importable as on a laptop
     <out>/dags/config/                            profiles and thresholds the settings read
+    <out>/dags/prompts/                           the versioned prompt files (common.prompts)
+    <out>/dags/BUILD_COMMIT                       the git commit the bundle was built from (run lineage)
     <out>/dags/.airflowignore                     keeps the DAG processor out of the code folders
     <out>/requirements.txt                        what MWAA pip-installs under its constraints
     <out>/startup.sh                              selects the `aws` profile on every MWAA container
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +40,11 @@ def build(out: Path) -> Path:
     for package in ("common", "pipelines"):
         shutil.copytree(REPO / "src" / package, dags / package, ignore=IGNORE)
     shutil.copytree(REPO / "config", dags / "config", ignore=IGNORE)
-    (dags / ".airflowignore").write_text("common/\npipelines/\nconfig/\n", encoding="utf-8")
+    shutil.copytree(REPO / "prompts", dags / "prompts", ignore=IGNORE)
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if commit.returncode == 0:
+        (dags / "BUILD_COMMIT").write_text(commit.stdout.strip() + "\n", encoding="utf-8")
+    (dags / ".airflowignore").write_text("common/\npipelines/\nconfig/\nprompts/\n", encoding="utf-8")
     shutil.copy2(REPO / "requirements.txt", out / "requirements.txt")
     (out / "startup.sh").write_text(STARTUP, encoding="utf-8")
     return out

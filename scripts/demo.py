@@ -73,6 +73,19 @@ def run_embedding() -> dict:
     return latest_event_extra("review_vectors")
 
 
+def run_finetuning() -> dict:
+    """The fine-tuning DAG as a manual trigger: golden set, SFT dataset, LoRA training, registration."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from common.assets import latest_event_extra
+
+    dag = DagBag(dag_folder=str(REPO / "dags" / "summarizer_finetuning.py")).get_dag("summarizer_finetuning")
+    dag_run = dag.test()
+    if dag_run.state != "success":
+        raise SystemExit(f"summarizer_finetuning finished in state {dag_run.state}; see the task logs above")
+    return latest_event_extra("summarizer_candidate")
+
+
 def main() -> None:
     source = seed_source()
     print(f"source database: {source['db']}")
@@ -106,6 +119,25 @@ def main() -> None:
     )
     experiment = f"{settings.tracking.experiment_prefix}/embedding"
     print(f"MLflow:            {settings.tracking.uri} (experiment {experiment})")
+
+    candidate = run_finetuning()
+    counts = candidate["dataset_counts"]
+    print("\n=== summarizer_finetuning ===")
+    print(
+        f"SFT dataset:       tag {candidate['dataset_version']} ({counts['train']['examples']} train,"
+        f" {counts['validation']['examples']} validation examples;"
+        f" golden set {candidate['golden_version']})"
+    )
+    print(
+        f"base model:        {candidate['base_model_id']}; prompt v{candidate['prompt_version']}"
+        f" ({candidate['prompt_sha256'][:12]})"
+    )
+    print(f"training loss:     {candidate['first_train_loss']:.3f} -> {candidate['last_train_loss']:.3f}")
+    print(f"adapter:           {candidate['adapter_bytes'] / 1024:.0f} KiB")
+    print(
+        f"registered:        {candidate['model_uri']} (alias {candidate['alias']},"
+        f" MLflow run {candidate['mlflow_run_id']})"
+    )
 
 
 if __name__ == "__main__":

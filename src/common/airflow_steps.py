@@ -11,22 +11,40 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from common.settings import Settings
-from common.steps import StepCall, StepFailed, SubprocessStepRunner, processing_job_name
+from common.settings import Settings, TrainingHyperparameters
+from common.steps import StepCall, StepFailed, SubprocessStepRunner, TrainingCall, processing_job_name
 
 
 def run_local_step(module: str, args: dict[str, str], profile: str) -> None:
     """Task callable of the local profile; a non-retryable failure fails the task without retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from common.settings import get_settings
 
     runner = SubprocessStepRunner.from_settings(get_settings(profile))
     try:
         runner.run(StepCall(module=module, args=args))
     except StepFailed as failure:
-        if not failure.retryable:
-            raise AirflowFailException(str(failure)) from failure
+        _fail_fast_on(failure)
+        raise
+
+
+def _fail_fast_on(failure: StepFailed) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if not failure.retryable:
+        raise AirflowFailException(str(failure)) from failure
+
+
+def run_local_training(call: dict[str, Any], profile: str) -> dict[str, str]:
+    """Task callable of the local profile's training: the script with the SageMaker contract's folders."""
+    from common.settings import get_settings
+    from common.steps import run_local_training as run
+
+    settings = get_settings(profile)
+    runner = SubprocessStepRunner.from_settings(settings)
+    try:
+        return run(runner.python, TrainingCall(**call), runner.timeout_s, profile)
+    except StepFailed as failure:
+        _fail_fast_on(failure)
         raise
 
 
@@ -62,6 +80,68 @@ def heavy_step(
         max_attempts=sagemaker.max_attempts,
         max_ingestion_time=sagemaker.max_runtime_s,
         action_if_job_exists="timestamp",
+        **task_kwargs,
+    )
+
+
+def training_call(module: str, plan_task: str = "plan") -> TrainingCall:
+    """The training run of a fine-tuning plan, every field a template of the `plan` task's result:
+    the hyperparameters (profile defaults with the trigger form's overrides), the data and base-model
+    channels, and where the model, the output data and the checkpoints go."""
+
+    def field(*keys: str) -> str:
+        path = "".join(f"['{key}']" for key in keys)
+        return "{{ ti.xcom_pull(task_ids='" + plan_task + "')" + path + " }}"
+
+    return TrainingCall(
+        module=module,
+        hyperparameters={key: field("hyperparameters", key) for key in TrainingHyperparameters.model_fields},
+        channels={
+            "training": field("train_channel"),
+            "validation": field("validation_channel"),
+            "base_model": field("base_model"),
+        },
+        model_uri=field("model_uri"),
+        output_uri=field("output_uri"),
+        checkpoint_uri=field("checkpoint_uri"),
+    )
+
+
+def training_step(task_id: str, module: str, settings: Settings, **task_kwargs: Any) -> BaseOperator:
+    """The `train` task of a fine-tuning plan: a deferrable SageMaker training job in `aws` (GPU, spot,
+    checkpoints in S3), the same script in a local subprocess otherwise. Both return where the model is
+    (`pipelines.training.plan.training_artifacts` reads either)."""
+    from dataclasses import asdict
+
+    call = training_call(module)
+    if settings.steps.runner == "subprocess":
+        from airflow.providers.standard.operators.python import PythonOperator
+
+        return PythonOperator(
+            task_id=task_id,
+            python_callable=run_local_training,
+            op_kwargs={"call": asdict(call), "profile": settings.profile},
+            **task_kwargs,
+        )
+
+    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
+
+    from common.steps import sagemaker_training_config, training_job_name
+
+    sagemaker = settings.training.sagemaker
+    if sagemaker is None:
+        raise ValueError("the aws profile needs a `training.sagemaker` section to run training jobs")
+    return SageMakerTrainingOperator(
+        task_id=task_id,
+        config=sagemaker_training_config(call, training_job_name(task_id), sagemaker, settings.profile),
+        aws_conn_id=sagemaker.aws_conn_id,
+        wait_for_completion=True,
+        deferrable=True,
+        print_log=False,  # the job's log is in CloudWatch; tailing it would keep the task off the triggerer
+        check_interval=sagemaker.check_interval_s,
+        max_attempts=sagemaker.max_attempts,
+        max_ingestion_time=sagemaker.max_wait_s if sagemaker.use_spot else sagemaker.max_runtime_s,
+        action_if_job_exists="fail",
         **task_kwargs,
     )
 

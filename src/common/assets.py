@@ -46,3 +46,16 @@ def latest_event_extra(name: str) -> dict:
         if event is None:
             raise LookupError(f"no {name} event has been emitted")
         return dict(event.extra)
+
+
+def summarizer_candidate(settings: Settings) -> Asset:
+    """A new summarizer model version registered as a candidate: the event's `extra` carries its
+    `models:/` URI, version and lineage; the folder holds one lineage record per candidate."""
+    return Asset(name="summarizer_candidate", uri=storage.join(settings.lake_uri, "models", "candidates"))
+
+
+def summary_quality_breach(settings: Settings) -> Asset:
+    """Quality monitoring found summaries below their thresholds: fine-tuning listens to this."""
+    return Asset(
+        name="summary_quality_breach", uri=storage.join(settings.lake_uri, "monitoring", "quality_breaches")
+    )

@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.settings import SageMakerSettings, Settings
+from common import storage
+from common.settings import SageMakerSettings, SageMakerTrainingSettings, Settings
 from common.step_entrypoint import EXIT_CRASH, EXIT_OK, EXIT_QUALITY_GATE, EXIT_USAGE
 
 log = logging.getLogger(__name__)
@@ -80,15 +81,23 @@ class SubprocessStepRunner:
             )
         return cls(python=python, timeout_s=settings.steps.timeout_s, profile=settings.profile)
 
-    def run(self, call: StepCall) -> None:
-        command = [self.python, "-m", call.module, *call.argv()]
+    def run(self, call: StepCall, argv: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        """Run the step with its own arguments, or with `argv` instead, and `env` on top of the step
+        variables (the training contract's folders)."""
+        command = [self.python, "-m", call.module, *(call.argv() if argv is None else argv)]
         log.info("running step: %s", " ".join(command))
         # The child gets a clean interpreter state: only PATH/HOME-like basics plus the step variables,
         # so nothing from the orchestrator's environment (Airflow's own settings) leaks into it.
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-        env.update(step_environment({"LLMOPS_PROFILE": self.profile, "PYTHONUNBUFFERED": "1"}))
+        child_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+        child_env.update(step_environment({"LLMOPS_PROFILE": self.profile, "PYTHONUNBUFFERED": "1"}))
+        child_env.update(env or {})
         with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, errors="replace"
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=child_env,
+            text=True,
+            errors="replace",
         ) as process:
             assert process.stdout is not None
             for line in process.stdout:
@@ -152,4 +161,107 @@ def sagemaker_processing_config(
                 "SecurityGroupIds": [g.strip() for g in groups],
             },
         }
+    return request
+
+
+@dataclass(frozen=True)
+class TrainingCall:
+    """One training run in the SageMaker training contract, wherever it runs.
+
+    The script reads its data from channel folders (`SM_CHANNEL_<NAME>`), writes the model to
+    `SM_MODEL_DIR` and everything else to `SM_OUTPUT_DATA_DIR`, checkpoints to `SM_CHECKPOINT_DIR`, and
+    takes its hyperparameters as `--key value` arguments. SageMaker provides those folders inside the
+    job from S3; the local runner points them at folders of the local lake.
+    """
+
+    module: str
+    hyperparameters: dict[str, str]
+    channels: dict[str, str]  # channel name -> folder URI (s3:// in aws, file:// or a path locally)
+    model_uri: str  # local runner: where SM_MODEL_DIR is
+    output_uri: str  # local runner: where SM_OUTPUT_DATA_DIR is
+    checkpoint_uri: str  # the run's checkpoints: a local folder, or the S3 prefix SageMaker syncs with
+
+    def argv(self) -> list[str]:
+        return [part for key, value in self.hyperparameters.items() for part in (f"--{key}", str(value))]
+
+
+def run_local_training(python: str, call: TrainingCall, timeout_s: int, profile: str) -> dict[str, str]:
+    """The training script as a subprocess with the SageMaker contract's variables set to local folders;
+    returns where the model and the output data are, as the `train` task's result."""
+    paths = {
+        "model": storage.local_path(call.model_uri),
+        "output": storage.local_path(call.output_uri),
+        "checkpoints": storage.local_path(call.checkpoint_uri),
+    }
+    for path in paths.values():
+        os.makedirs(path, exist_ok=True)
+    contract = {
+        "SM_MODEL_DIR": paths["model"],
+        "SM_OUTPUT_DATA_DIR": paths["output"],
+        "SM_CHECKPOINT_DIR": paths["checkpoints"],
+        "SM_CHANNELS": ",".join(call.channels),
+        **{f"SM_CHANNEL_{name.upper()}": storage.local_path(uri) for name, uri in call.channels.items()},
+    }
+    runner = SubprocessStepRunner(python=python, timeout_s=timeout_s, profile=profile)
+    runner.run(StepCall(module=call.module), call.argv(), contract)
+    return {"model_uri": call.model_uri, "output_uri": call.output_uri, "job": "local"}
+
+
+def training_job_name(prefix: str) -> str:
+    """A templated training job name (63 name-safe characters at most), unique per run and try."""
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", prefix).strip("-")[:24].rstrip("-")
+    return stem + "-{{ ts_nodash | lower }}-{{ ti.try_number }}"
+
+
+def sagemaker_training_config(
+    call: TrainingCall, job_name: str, sagemaker: SageMakerTrainingSettings, profile: str = "aws"
+) -> dict[str, Any]:
+    """The CreateTrainingJob request: the training image runs `python -m <module> <hyperparameters>`.
+
+    The hyperparameters are both the container's arguments (what the script parses) and the job's
+    `HyperParameters` (what the console and the API show). Spot capacity is used with a checkpoint
+    prefix per run, so an interrupted job resumes from its last checkpoint instead of starting over.
+    """
+    request: dict[str, Any] = {
+        "TrainingJobName": job_name,
+        "RoleArn": sagemaker.role_arn,
+        "AlgorithmSpecification": {
+            "TrainingImage": sagemaker.image_uri,
+            "TrainingInputMode": "File",
+            "ContainerEntrypoint": ["python", "-m", call.module],
+            "ContainerArguments": call.argv(),
+        },
+        "HyperParameters": dict(call.hyperparameters),
+        "InputDataConfig": [
+            {
+                "ChannelName": name,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+            for name, uri in call.channels.items()
+        ],
+        "OutputDataConfig": {"S3OutputPath": sagemaker.output_s3_uri},
+        "ResourceConfig": {
+            "InstanceType": sagemaker.instance_type,
+            "InstanceCount": sagemaker.instance_count,
+            "VolumeSizeInGB": sagemaker.volume_size_gb,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": sagemaker.max_runtime_s},
+        "EnableManagedSpotTraining": sagemaker.use_spot,
+        "CheckpointConfig": {
+            "S3Uri": call.checkpoint_uri,
+            "LocalPath": sagemaker.checkpoint_local_path,
+        },
+        "Environment": step_environment(
+            {"LLMOPS_PROFILE": profile, "SM_CHECKPOINT_DIR": sagemaker.checkpoint_local_path}
+        ),
+        "Tags": [{"Key": "llmops:step", "Value": call.module}],
+    }
+    if sagemaker.use_spot:
+        request["StoppingCondition"]["MaxWaitTimeInSeconds"] = sagemaker.max_wait_s
     return request

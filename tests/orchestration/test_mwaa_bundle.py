@@ -79,6 +79,8 @@ def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, s3_end
     assert "LLMOPS_PROFILE=aws" in (download / "startup.sh").read_text()
 
     dags_folder = download / "dags"
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert (dags_folder / "BUILD_COMMIT").read_text().strip() == head.stdout.strip()
     env = {
         **os.environ,
         **AWS_PROFILE_ENV,

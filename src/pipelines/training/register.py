@@ -1,0 +1,247 @@
+"""The `register` heavy step: one MLflow run per training, and a registered `candidate` model version.
+
+    python -m pipelines.training.register --plan-uri URI --model-uri URI --metrics-uri URI --result-uri URI
+
+`--model-uri` is the training script's model directory (the adapter and its tokenizer) and
+`--metrics-uri` its output-data directory (`metrics.json`): local folders, or the `model.tar.gz` and
+`output.tar.gz` a SageMaker training job leaves in S3.
+
+The run records the hyperparameters, the per-step train and eval losses, the lineage (SFT dataset and
+golden-set DVC versions, git commit, prompt version and hash, base model id) and the metrics file. The
+model version bundles the adapter, the base model reference, the prompt file and the inference
+configuration (`pipelines.training.summarizer_model`). It is then loaded back from the registry, the way
+every consumer will load it, to answer a few validation examples; those answers are logged with the run
+as its sample summaries. The version gets the lineage as tags and the `candidate` alias.
+
+A re-run of the same training run (same `run_key`) finds its registered version and returns it: one
+training, one version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from common import storage
+from common.prompts import load_prompt
+from common.settings import Settings, get_settings
+from common.step_entrypoint import run_step, step_parser
+from common.tracking import experiment_id, mlflow_for
+
+log = logging.getLogger(__name__)
+
+RUN_KEY_TAG = "llmops.run_key"
+VERSION_TAG = "llmops.registered_version"
+# The inference libraries a loaded version needs; the versions are those of the environment that logs it.
+MODEL_REQUIREMENTS = ("torch", "transformers", "peft", "safetensors", "pandas", "pyyaml", "pydantic")
+
+
+def materialize(uri: str, workdir: Path, name: str) -> Path:
+    """A local folder with the content of `uri`: a folder as it is, a (remote) .tar.gz unpacked."""
+    if uri.endswith(".tar.gz"):
+        archive = workdir / f"{name}.tar.gz"
+        with storage.open_uri(uri, "rb") as source, archive.open("wb") as target:
+            target.write(source.read())
+        folder = workdir / name
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")
+        return folder
+    if storage.is_local(uri):
+        return Path(storage.local_path(uri))
+    folder = workdir / name
+    storage.download_dir(uri, str(folder))
+    return folder
+
+
+def _dvc(result: dict[str, Any]) -> dict[str, str]:
+    version = result.get("dvc") or {}
+    return {"tag": version.get("tag", ""), "rev": version.get("rev", "")}
+
+
+def lineage(settings: Settings, plan: dict[str, Any], metrics: dict[str, Any]) -> dict[str, str]:
+    """Everything needed to reproduce the version, as tags of both the run and the version."""
+    prompt = load_prompt()
+    dataset = _dvc(storage.read_json(plan["dataset_result_uri"]))
+    golden = _dvc(storage.read_json(plan["golden_result_uri"]))
+    return {
+        "llmops.dataset.dvc_tag": dataset["tag"],
+        "llmops.dataset.dvc_rev": dataset["rev"],
+        "llmops.golden.dvc_tag": golden["tag"],
+        "llmops.golden.dvc_rev": golden["rev"],
+        "llmops.dvc.registry_url": settings.dvc.registry_url,
+        "llmops.git_commit": plan["git_commit"],
+        "llmops.prompt.name": prompt.name,
+        "llmops.prompt.version": str(prompt.version),
+        "llmops.prompt.sha256": prompt.sha256,
+        "llmops.base_model": plan["base_model"],
+        "llmops.base_model_id": plan["base_model_id"],
+        "llmops.trained_prompt_sha256": str(metrics.get("prompt_sha256", "")),
+    }
+
+
+def log_losses(mlflow: Any, metrics: dict[str, Any]) -> None:
+    """The training script's per-step losses as MLflow metric histories (step on the x axis)."""
+    for name in ("train_loss", "eval_loss"):
+        for point in metrics.get(f"{name}_history", []):
+            mlflow.log_metric(name, float(point["value"]), step=int(point["step"]))
+    summary = {
+        key: value
+        for key, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    mlflow.log_metrics({f"final.{key}": float(value) for key, value in summary.items()})
+
+
+def validation_samples(dataset_uri: str, count: int) -> list[dict[str, Any]]:
+    """The first `count` validation examples (the file's order is deterministic)."""
+    samples: list[dict[str, Any]] = []
+    for path in sorted(storage.list_files(storage.join(dataset_uri, "validation"))):
+        with storage.open_uri(path, "rb") as handle:
+            for line in handle:
+                if len(samples) >= count:
+                    return samples
+                samples.append(json.loads(line))
+    return samples
+
+
+def existing_version(mlflow: Any, experiment: str, run_key: str) -> dict[str, Any] | None:
+    """The result of an earlier `register` of the same training run, if it got as far as a version."""
+    runs = mlflow.search_runs(
+        [experiment],
+        filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}' and tags.`{VERSION_TAG}` != ''",
+        output_format="list",
+    )
+    if not runs:
+        return None
+    return json.loads(runs[0].data.tags["llmops.result"])
+
+
+def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: Settings) -> dict[str, Any]:
+    import mlflow.pyfunc
+    from mlflow import MlflowClient
+
+    from pipelines.training.summarizer_model import ADAPTER, INFERENCE, PROMPT, SummarizerModel
+
+    mlflow = mlflow_for(settings)
+    registry = settings.registry
+    experiment = experiment_id(settings, "finetuning")
+    found = existing_version(mlflow, experiment, plan["run_key"])
+    if found:
+        log.info("training run %s is already registered as version %s", plan["run_key"], found["version"])
+        return found
+
+    with tempfile.TemporaryDirectory(prefix="register-") as tmp:
+        work = Path(tmp)
+        adapter = materialize(model_uri, work, "model")
+        output = materialize(metrics_uri, work, "output")
+        metrics = json.loads((output / "metrics.json").read_text(encoding="utf-8"))
+        tags = lineage(settings, plan, metrics)
+        if tags["llmops.trained_prompt_sha256"] not in ("", tags["llmops.prompt.sha256"]):
+            raise ValueError("the adapter was trained with another prompt file than the one in this code")
+        inference = {
+            "base_model": plan["base_model"],
+            "base_model_id": plan["base_model_id"],
+            "prompt_version": tags["llmops.prompt.version"],
+            "prompt_sha256": tags["llmops.prompt.sha256"],
+            "generation": {"max_new_tokens": registry.max_new_tokens, "do_sample": False},
+            "torch_dtype": registry.torch_dtype,
+            "cache_dir": str(settings.resolve_path(registry.cache_dir)),
+        }
+        (work / "inference.json").write_text(json.dumps(inference, indent=2), encoding="utf-8")
+
+        with mlflow.start_run(experiment_id=experiment, run_name=f"finetune-{plan['run_key']}") as run:
+            mlflow.set_tags({RUN_KEY_TAG: plan["run_key"], "llmops.airflow_run_id": plan["run_id"], **tags})
+            mlflow.log_params(plan["hyperparameters"])
+            log_losses(mlflow, metrics)
+            mlflow.log_artifact(str(output / "metrics.json"), "training")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=SummarizerModel(),
+                artifacts={
+                    ADAPTER: str(adapter),
+                    PROMPT: str(load_prompt().path),
+                    INFERENCE: str(work / "inference.json"),
+                },
+                pip_requirements=_requirements(),
+                registered_model_name=registry.model_name,
+            )
+            version = str(info.registered_model_version)
+            client = MlflowClient()
+            for key, value in tags.items():
+                client.set_model_version_tag(registry.model_name, version, key, value)
+            client.set_model_version_tag(registry.model_name, version, "llmops.lifecycle", "candidate")
+            client.set_registered_model_alias(registry.model_name, registry.candidate_alias, version)
+            registered_uri = f"models:/{registry.model_name}/{version}"
+
+            samples = sample_summaries(registered_uri, plan["dataset_uri"], registry.sample_summaries)
+            mlflow.log_table(samples, "samples/summaries.json")
+            result = {
+                "model_name": registry.model_name,
+                "version": version,
+                "model_uri": registered_uri,
+                "alias": registry.candidate_alias,
+                "alias_uri": f"models:/{registry.model_name}@{registry.candidate_alias}",
+                "mlflow_run_id": run.info.run_id,
+                "adapter_bytes": sum(f.stat().st_size for f in adapter.rglob("*") if f.is_file()),
+                "first_train_loss": metrics.get("first_train_loss"),
+                "last_train_loss": metrics.get("last_train_loss"),
+                "sample_format_failures": sum(1 for s in samples["format_error"] if s),
+                "lineage": tags,
+            }
+            mlflow.set_tags({VERSION_TAG: version, "llmops.result": json.dumps(result)})
+    storage.write_json(
+        storage.join(settings.lake_uri, "models", "candidates", f"{registry.model_name}-v{version}.json"),
+        result,
+    )
+    return result
+
+
+def sample_summaries(model_uri: str, dataset_uri: str, count: int) -> dict[str, list[Any]]:
+    """Answers of the version loaded back from the registry to validation examples, beside the references."""
+    import mlflow.pyfunc
+    import pandas as pd
+
+    examples = validation_samples(dataset_uri, count)
+    model = mlflow.pyfunc.load_model(model_uri)
+    answers = model.predict(pd.DataFrame({"snippets": [e["snippets"] for e in examples]})) if examples else []
+    return {
+        "product_id": [e["product_id"] for e in examples],
+        "language": [e.get("language", "") for e in examples],
+        "reference": [json.dumps(e["target"], ensure_ascii=False) for e in examples],
+        "answer": [a["text"] for a in answers],
+        "format_error": [a["format_error"] or "" for a in answers],
+    }
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    pinned = []
+    for name in MODEL_REQUIREMENTS:
+        try:
+            pinned.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pinned
+
+
+def _run(args: Any) -> dict[str, Any]:
+    settings = get_settings()
+    plan = storage.read_json(args.plan_uri)
+    return register(plan, args.model_uri, args.metrics_uri, settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = step_parser(__doc__.splitlines()[0])
+    parser.add_argument("--plan-uri", required=True, help="the fine-tuning plan (pipelines.training.plan)")
+    parser.add_argument("--model-uri", required=True, help="the trained adapter: a folder or model.tar.gz")
+    parser.add_argument("--metrics-uri", required=True, help="the output data: a folder or output.tar.gz")
+    return run_step(_run, parser, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
