@@ -32,7 +32,7 @@ def _runs(step: dict) -> str:
 
 def test_the_expected_workflows_exist() -> None:
     names = {p.name for p in FILES}
-    assert {"ci.yml", "deploy-dags.yml", "build-images.yml", "terraform.yml"} <= names
+    assert {"ci.yml", "deploy-dags.yml", "build-images.yml", "terraform.yml", "load-test.yml"} <= names
 
 
 def test_ci_sets_up_then_runs_make_test() -> None:
@@ -139,6 +139,62 @@ def test_a_new_image_tag_is_deployed(workflow: str, images: list[str]) -> None:
     for image in images:
         for source in _image_inputs(image):
             assert _triggered(paths, source), f"{workflow} does not run when {source} changes"
+
+
+def _load_test_run_step(workflow: dict) -> dict:
+    (step,) = [s for _, s in _steps(workflow) if "python -m pipelines.loadtest" in _runs(s)]
+    return step
+
+
+def test_load_test_is_reusable_with_its_inputs_and_key() -> None:
+    workflow = _load("load-test.yml")
+    assert set(workflow["on"]) == {"workflow_call"}
+    call = workflow["on"]["workflow_call"]
+    inputs = call["inputs"]
+    assert {"endpoint", "model", "duration", "users", "profile", "python-version"} <= set(inputs)
+    assert inputs["endpoint"]["required"] is True and inputs["model"]["required"] is True
+    assert set(call["secrets"]) == {"LOADTEST_API_KEY"} and call["secrets"]["LOADTEST_API_KEY"]["required"]
+    steps = [step for _, step in _steps(workflow)]
+    setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == "${{ inputs.python-version }}"
+
+
+def test_load_test_key_is_an_environment_variable_of_one_step_and_never_in_a_script() -> None:
+    workflow = _load("load-test.yml")
+    text = (WORKFLOWS / "load-test.yml").read_text(encoding="utf-8")
+    assert text.count("secrets.") == 1
+    run = _load_test_run_step(workflow)
+    assert run["env"]["LOADTEST_API_KEY"] == "${{ secrets.LOADTEST_API_KEY }}"
+    # Not at workflow or job level, where every step (the upload included) would see it.
+    assert "secrets." not in str(workflow.get("env", {}))
+    assert all("secrets." not in str(job.get("env", {})) for job in workflow["jobs"].values())
+    for _, step in _steps(workflow):
+        script = _runs(step)
+        assert "secrets." not in script and "LOADTEST_API_KEY" not in script and "set -x" not in script
+        # Caller-supplied text reaches the shell as variables, never spliced into the script.
+        assert "${{ inputs." not in script
+
+
+def test_load_test_runs_the_projects_runner_and_always_uploads_the_report() -> None:
+    workflow = _load("load-test.yml")
+    runs = "\n".join(_runs(step) for _, step in _steps(workflow))
+    assert "pip install -r requirements-loadtest.txt" in runs and "pip install --no-deps -e ." in runs
+    pinned = [
+        line.strip()
+        for line in (REPO / "requirements-loadtest.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert "locust==2.47.0" in pinned and all("==" in line for line in pinned)
+
+    script = _runs(_load_test_run_step(workflow))
+    runner = (REPO / "src" / "pipelines" / "loadtest" / "runner.py").read_text(encoding="utf-8")
+    for flag in set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", script)):
+        assert f'"{flag}"' in runner, f"the runner has no {flag}"
+    (job,) = workflow["jobs"].values()
+    report_dir = job["env"]["REPORT_DIR"]
+    assert '--report-dir "$REPORT_DIR"' in script
+    (upload,) = [s for _, s in _steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert upload["if"] == "always()" and upload["with"]["path"] in (report_dir, "${{ env.REPORT_DIR }}")
 
 
 def _shell_steps() -> list[tuple[str, str]]:

@@ -1,0 +1,3 @@
+from pipelines.loadtest.runner import main
+
+raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Summarizer-shaped chat-completion requests, synthesized deterministically, and the check of an answer.
+
+A request is the one batch inference sends: the summarizer's prompt contract (`common.prompts`, the
+versioned `prompts/summarize_reviews.yaml`: a system instruction asking for JSON `pros`, `cons` and a
+one-sentence `summary`, and the numbered review snippets) over 10-15 snippets of one product, of varying
+length, in the marketplace's six languages. The snippets come from the project's sample generator
+(`common.sample_source`, clean reviews only), never from real review data, so the load test needs no
+data access and sends the same sequence of bodies for the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from common.prompts import PromptContract, load_prompt
+from common.sample_source import iter_labelled_reviews
+
+CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+
+# Failure messages: Locust groups failures by message, so they carry no request-specific text.
+WARMING_UP = "HTTP 503: service unavailable (scaled to zero or still warming up)"
+NO_CONTENT = "HTTP 200 without choices[0].message.content"
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    star_rating: int
+    language: str
+
+    def as_prompt_input(self) -> dict[str, Any]:
+        return {"text": self.text, "star_rating": self.star_rating}
+
+
+def snippet_corpus(seed: int, products: int, min_snippets: int) -> list[tuple[Snippet, ...]]:
+    """The sample generator's clean reviews of `products` products, one tuple per product; only products
+    with at least `min_snippets` reviews are kept, so any request size can be drawn without repeats."""
+    grouped: dict[str, list[Snippet]] = defaultdict(list)
+    for row, label in iter_labelled_reviews(seed=seed, products=products, defect_rate=0.0, huge=False):
+        grouped[row["product_id"]].append(
+            Snippet(str(row["review_text"]), int(row["star_rating"]), label["language"])
+        )
+    corpus = [tuple(snippets) for _, snippets in sorted(grouped.items()) if len(snippets) >= min_snippets]
+    if not corpus:
+        raise ValueError(f"no sample product has {min_snippets} reviews; raise load_test.corpus_products")
+    return corpus
+
+
+class RequestFactory:
+    """Request bodies by sequence number: body(i) is the same in every process for the same settings."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        seed: int,
+        corpus_products: int,
+        snippets: tuple[int, int],
+        max_tokens: int,
+        temperature: float,
+        prompt: PromptContract | None = None,
+    ) -> None:
+        self.model = model
+        self.seed = seed
+        self.snippets = snippets
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.prompt = prompt or load_prompt()
+        self.corpus = snippet_corpus(seed, corpus_products, snippets[1])
+
+    def snippets_of(self, index: int) -> list[Snippet]:
+        """The snippets of request `index`: one product's, 10-15 of them (`snippets`), in drawn order."""
+        rng = random.Random(f"{self.seed}:{index}")  # str seeds hash with SHA-512: stable across processes
+        product = rng.choice(self.corpus)
+        return rng.sample(product, rng.randint(*self.snippets))
+
+    def body(self, index: int) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": self.prompt.messages([s.as_prompt_input() for s in self.snippets_of(index)]),
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
+
+
+def response_problem(status: int, body: bytes, error: BaseException | None = None) -> str | None:
+    """Why an answer counts as a failure, or None when it is a usable chat completion."""
+    if status == 0:
+        return f"no response: {type(error).__name__ if error else 'connection failed'}"
+    if status == 503:
+        return WARMING_UP
+    if status != 200:
+        return f"HTTP {status}"
+    try:
+        content = json.loads(body)["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return NO_CONTENT
+    return None if isinstance(content, str) and content.strip() else NO_CONTENT
