@@ -88,15 +88,19 @@ class SentenceTransformerEmbedder:
 def bedrock_runtime_client(model: EmbeddingModelSettings) -> Any:
     """A bedrock-runtime client whose retries handle throttling.
 
-    botocore's adaptive retry mode backs off exponentially on ThrottlingException and also slows the
-    client's own send rate, and its connection pool is sized to the concurrency. On an Airflow worker the
-    credentials come from the Airflow AWS connection through the provider's hook; inside a SageMaker job,
-    where Airflow is not installed, from the job's role (boto3's default chain).
+    botocore's standard retry mode retries a throttled request with exponential backoff and jitter;
+    the request rate is bounded by `concurrency` (requests in flight), and its connection pool is sized
+    to it. Adaptive mode is not used: its client-side rate limiter drops the send rate to its floor
+    (0.5 requests/s) on the first throttle it sees before it has measured the rate, and recovers slowly,
+    so a few throttles at 5% take a concurrent client down to sequential speed (`make bench-embedding`
+    shows both). On an Airflow worker the credentials come from the Airflow AWS connection through the
+    provider's hook; inside a SageMaker job, where Airflow is not installed, from the job's role
+    (boto3's default chain).
     """
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "adaptive", "max_attempts": model.max_attempts},
+        retries={"mode": "standard", "max_attempts": model.max_attempts},
         max_pool_connections=max(10, model.concurrency),
         read_timeout=model.timeout_s,
         connect_timeout=model.timeout_s,
