@@ -14,10 +14,11 @@ AIRFLOW_VERSION := 3.3.1
 CONSTRAINTS := mwaa/constraints/airflow-3.3.1-constraints-3.12.txt
 ESSENTIAL := mwaa/constraints/mwaa-essential-constraints-3.3.1.txt
 TOXICITY_MODEL := .local/models/toxicity/tiny-multilingual.ckpt
+BASE_MODEL := .local/models/base/tiny-llama/config.json
 export LLMOPS_PROFILE ?= local
 
 .PHONY: help setup setup-airflow setup-tasks local-models demo test test-orchestration test-steps lint \
-	format check-mwaa-requirements mwaa-bundle bench-ingestion clean
+	format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -34,19 +35,25 @@ setup-airflow:
 		apache-airflow==$(AIRFLOW_VERSION) -r requirements.txt -r requirements-dev.txt
 	$(UV) pip install --python $(VENV)/bin/python --no-deps -e .
 
-# The task environment mirrors docker/tasks: the heavy libraries the steps need.
+# The task environment mirrors docker/tasks: the heavy libraries the steps need, plus the training
+# image's (requirements-training.txt: peft, trl, datasets, accelerate), whose pins agree with the tasks
+# file, so the local profile runs the LoRA training step in the same environment.
 # torch goes in first with pip, which finds the local CPU wheel; uv then keeps it.
 setup-tasks: setup-airflow
 	@test -n "$(TASKS_PYTHON)" || { echo 'Python 3.11 is needed for .venv-tasks'; exit 1; }
 	test -x $(TASKS_VENV)/bin/python || $(TASKS_PYTHON) -m venv $(TASKS_VENV)
 	$(TASKS_VENV)/bin/pip install -q torch==$$(sed -n 's/^torch==//p' requirements-tasks.txt)
-	$(UV) pip install --python $(TASKS_VENV)/bin/python -r requirements-tasks.txt -r requirements-dev.txt
+	$(UV) pip install --python $(TASKS_VENV)/bin/python -r requirements-tasks.txt -r requirements-dev.txt \
+		-r requirements-loadtest.txt -r requirements-training.txt
 	$(UV) pip install --python $(TASKS_VENV)/bin/python --no-deps -e .
 
-# Models the local profile needs, built offline (no model hub): the small toxicity classifier.
-local-models: $(TOXICITY_MODEL)
+# Models the local profile needs, built offline (no model hub): the small toxicity classifier and the
+# summarizer's tiny base model (training.base_model in config/profiles/local.yaml).
+local-models: $(TOXICITY_MODEL) $(BASE_MODEL)
 $(TOXICITY_MODEL):
 	$(TASKS_VENV)/bin/python -m pipelines.ingestion.toxicity_model --out $(dir $(TOXICITY_MODEL)) --seed 0
+$(BASE_MODEL):
+	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m pipelines.training.tiny_model --out $(dir $(BASE_MODEL)) --seed 0
 
 demo: ## seed the sample source database and run the DAGs end to end with dag.test() (offline)
 	$(VENV)/bin/python scripts/demo.py
@@ -80,6 +87,19 @@ mwaa-bundle: ## build build/mwaa: exactly what CI syncs to the MWAA bucket
 
 bench-ingestion: ## cleaning-chain throughput and memory benchmarks (JSON in bench-results/)
 	$(TASKS_VENV)/bin/python -m benchmarks.ingestion --out bench-results/ingestion.json
+
+bench-embedding: ## embedding pipeline, Bedrock client and vector index benchmarks (JSON in bench-results/)
+	$(TASKS_VENV)/bin/python -m benchmarks.embedding --out bench-results/embedding.json
+
+# Load-test one model on one endpoint (Locust, headless; only HOST is called). The bearer key comes from
+# $$LOADTEST_API_KEY; thresholds from config/thresholds.yaml `load_test`, traffic from config/pipeline.yaml.
+LOAD_TEST_REPORT ?= build/load-test
+.PHONY: load-test
+load-test: ## load-test a served model: make load-test HOST=https://... MODEL=<adapter> [PROFILE= DURATION= USERS=]
+	@test -n "$(HOST)" -a -n "$(MODEL)" || { echo 'usage: make load-test HOST=https://... MODEL=<adapter>'; exit 2; }
+	$(TASKS_VENV)/bin/python -m pipelines.loadtest --host "$(HOST)" --model "$(MODEL)" \
+		--report-dir "$(LOAD_TEST_REPORT)" $(if $(PROFILE),--profile "$(PROFILE)") \
+		$(if $(DURATION),--duration "$(DURATION)") $(if $(USERS),--users "$(USERS)")
 
 clean:
 	rm -rf build bench-results .pytest_cache .ruff_cache
