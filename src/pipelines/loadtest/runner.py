@@ -31,14 +31,13 @@ from typing import Any
 
 from common.prompts import load_prompt
 from common.settings import load_settings
+from common.step_entrypoint import EXIT_CRASH, EXIT_OK, EXIT_QUALITY_GATE, EXIT_USAGE
 from pipelines.loadtest import report
 from pipelines.loadtest.spec import RunSpec
 from pipelines.loadtest.traffic import burst_users
 
-EXIT_OK = 0
-EXIT_CRASH = 1
-EXIT_USAGE = 2
-EXIT_THRESHOLD_BREACHED = 3
+# A breached threshold is the load test's quality gate.
+EXIT_THRESHOLD_BREACHED = EXIT_QUALITY_GATE
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SPEC_FILE = "run-spec.json"
