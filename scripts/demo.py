@@ -132,8 +132,14 @@ def main() -> None:
         f"base model:        {candidate['base_model_id']}; prompt v{candidate['prompt_version']}"
         f" ({candidate['prompt_sha256'][:12]})"
     )
-    print(f"training loss:     {candidate['first_train_loss']:.3f} -> {candidate['last_train_loss']:.3f}")
-    print(f"adapter:           {candidate['adapter_bytes'] / 1024:.0f} KiB")
+    print(
+        f"training:          loss {candidate['first_train_loss']:.3f} -> {candidate['last_train_loss']:.3f}"
+        f" in {candidate['train_seconds']:.0f} s"
+    )
+    print(
+        f"adapter:           {candidate['adapter_bytes'] / 1024:.0f} KiB of LoRA weights"
+        f" ({candidate['model_dir_bytes'] / 1024:.0f} KiB with its tokenizer)"
+    )
     print(
         f"registered:        {candidate['model_uri']} (alias {candidate['alias']},"
         f" MLflow run {candidate['mlflow_run_id']})"

@@ -186,7 +186,9 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
                 "alias": registry.candidate_alias,
                 "alias_uri": f"models:/{registry.model_name}@{registry.candidate_alias}",
                 "mlflow_run_id": run.info.run_id,
-                "adapter_bytes": sum(f.stat().st_size for f in adapter.rglob("*") if f.is_file()),
+                "adapter_bytes": metrics.get("adapter_bytes"),  # the LoRA weights file
+                "model_dir_bytes": sum(f.stat().st_size for f in adapter.rglob("*") if f.is_file()),
+                "train_seconds": metrics.get("train_seconds"),
                 "first_train_loss": metrics.get("first_train_loss"),
                 "last_train_loss": metrics.get("last_train_loss"),
                 "sample_format_failures": sum(1 for s in samples["format_error"] if s),

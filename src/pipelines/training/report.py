@@ -29,4 +29,6 @@ def run_report(plan: dict[str, Any]) -> dict[str, Any]:
         "first_train_loss": registered["first_train_loss"],
         "last_train_loss": registered["last_train_loss"],
         "adapter_bytes": registered["adapter_bytes"],
+        "model_dir_bytes": registered["model_dir_bytes"],
+        "train_seconds": registered["train_seconds"],
     }
