@@ -27,8 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import DAG, Param, chain, task
-from airflow.timetables.assets import AssetOrTimeSchedule
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
+from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
 from common.airflow_steps import heavy_step, training_step, xcom_field
 from common.assets import summarizer_candidate, summary_quality_breach

@@ -1,6 +1,11 @@
 """The summarizer_finetuning DAG end to end under `dag.test()`, on data the ingestion and embedding DAGs
 produced: golden set, SFT dataset, LoRA training of the tiny local model, MLflow registration and the
-`summarizer_candidate` Asset event. Its own data folder, so the other DAG tests' data does not mix in."""
+`summarizer_candidate` Asset event.
+
+It shares the session's data folder and Airflow database with `test_ingestion_dag` (an Asset's URI is
+fixed per Airflow database, so the lake cannot move), and runs after it (file order): its sample source
+covers days before that module's, so its partitions never land in that module's counts, and its
+products (another seed) are the only ones its references name."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import pytest
 from tests.orchestration.test_ingestion_dag import dag_from, latest_asset_event_extra
 
 REPO = Path(__file__).resolve().parents[2]
-END = date(2026, 11, 20)
+END = date(2026, 11, 16)  # test_ingestion_dag's window starts on the 17th
 DAYS = 4
 TASKS_PYTHON = REPO / ".venv-tasks" / "bin" / "python"
 
@@ -24,44 +29,41 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained():
     """Ingestion, embedding, then fine-tuning, each as Airflow runs it; yields the candidate event."""
     from common.sample_source import generate
     from common.settings import get_settings
 
-    data_dir = tmp_path_factory.mktemp("finetuning-data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LLMOPS_DATA_DIR", str(data_dir))
-        airflow = Path(sys.executable).with_name("airflow")
-        subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
-        get_settings.cache_clear()
-        generate(
-            Path(get_settings().source.sqlite_path),
-            data_dir / "source" / "ground_truth",
-            seed=7,
-            products=60,
-            mean_reviews_per_product=30,
-            days=DAYS,
-            end_date=END,
-        )
-        conf = {
-            "backfill_start": (END - timedelta(days=DAYS)).isoformat(),
-            "backfill_end": (END - timedelta(days=1)).isoformat(),
-        }
-        assert dag_from("review_ingestion.py", "review_ingestion").test(run_conf=conf).state == "success"
-        partitions = latest_asset_event_extra("reviews_clean")["partitions"]
-        embedding = dag_from("review_embedding.py", "review_embedding")
-        assert embedding.test(run_conf={"partitions": partitions}).state == "success"
-
-        finetuning = dag_from("summarizer_finetuning.py", "summarizer_finetuning")
-        run = finetuning.test(run_conf={"max_steps": 12, "lora_rank": 4})
-        assert run.state == "success"
-        yield {
-            "dag": finetuning,
-            "data_dir": data_dir,
-            "event": latest_asset_event_extra("summarizer_candidate"),
-        }
+    data_dir = Path(os.environ["LLMOPS_DATA_DIR"])
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
     get_settings.cache_clear()
+    generate(
+        Path(get_settings().source.sqlite_path),
+        data_dir / "source" / "ground_truth",
+        seed=7,
+        products=60,
+        mean_reviews_per_product=30,
+        days=DAYS,
+        end_date=END,
+    )
+    conf = {
+        "backfill_start": (END - timedelta(days=DAYS)).isoformat(),
+        "backfill_end": (END - timedelta(days=1)).isoformat(),
+    }
+    assert dag_from("review_ingestion.py", "review_ingestion").test(run_conf=conf).state == "success"
+    partitions = latest_asset_event_extra("reviews_clean")["partitions"]
+    embedding = dag_from("review_embedding.py", "review_embedding")
+    assert embedding.test(run_conf={"partitions": partitions}).state == "success"
+
+    finetuning = dag_from("summarizer_finetuning.py", "summarizer_finetuning")
+    run = finetuning.test(run_conf={"max_steps": 12, "lora_rank": 4})
+    assert run.state == "success"
+    return {
+        "dag": finetuning,
+        "data_dir": data_dir,
+        "event": latest_asset_event_extra("summarizer_candidate"),
+    }
 
 
 def in_task_environment(code: str, data_dir: Path) -> dict:
