@@ -1,6 +1,6 @@
 # One entry point for people and CI.
 #   make setup && make demo   build both local environments, then run the pipelines offline (local profile)
-#   make test                 lint, the MWAA requirements check and both test suites
+#   make test                 lint, type check, the MWAA requirements check and both test suites
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,7 +18,7 @@ BASE_MODEL := .local/models/base/tiny-llama/config.json
 export LLMOPS_PROFILE ?= local
 
 .PHONY: help setup setup-airflow setup-tasks local-models demo test test-orchestration test-steps lint \
-	format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding clean
+	typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -58,7 +58,7 @@ $(BASE_MODEL):
 demo: ## seed the sample source database and run the DAGs end to end with dag.test() (offline)
 	$(VENV)/bin/python scripts/demo.py
 
-test: lint check-mwaa-requirements test-orchestration test-steps test-infra ## everything CI runs
+test: lint typecheck check-mwaa-requirements test-orchestration test-steps test-infra ## everything CI runs
 
 test-orchestration: ## DAG integrity, orchestration code, MWAA bundle (in .venv, the MWAA mirror)
 	$(VENV)/bin/python -m pytest tests/orchestration
@@ -69,6 +69,12 @@ test-steps: ## the heavy steps (in .venv-tasks, the task image mirror)
 lint: ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy in each environment over the code that runs there: the DAG files and what they import at parse
+# time on MWAA (Python 3.12), and the heavy steps and benchmarks with their libraries installed.
+typecheck: ## mypy: dags/ and src/common in .venv, src/pipelines, src/common and benchmarks in .venv-tasks
+	$(VENV)/bin/mypy --python-version 3.12 dags src/common
+	$(TASKS_VENV)/bin/mypy src/pipelines src/common benchmarks
 
 format:
 	$(VENV)/bin/ruff format .
@@ -102,7 +108,7 @@ load-test: ## load-test a served model: make load-test HOST=https://... MODEL=<a
 		$(if $(DURATION),--duration "$(DURATION)") $(if $(USERS),--users "$(USERS)")
 
 clean:
-	rm -rf build bench-results .pytest_cache .ruff_cache
+	rm -rf build bench-results .pytest_cache .ruff_cache .mypy_cache
 
 # Terraform, the task images and the workflows, checked offline.
 include make/infra.mk

@@ -45,7 +45,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 import numpy as np
@@ -112,10 +112,11 @@ def local_path(settings: Any, rows: list[dict[str, Any]], work: Path, repeats: i
     from common.vector_store import open_vector_store
     from pipelines.embedding.chunking import Chunker
     from pipelines.embedding.embed import EmbeddingWriter, iter_reviews
-    from pipelines.embedding.embedders import open_embedder
+    from pipelines.embedding.embedders import SentenceTransformerEmbedder, open_embedder
 
     embedding = settings.embedding
-    embedder = open_embedder(settings)  # what run_embedding opens: the configured model (minilm)
+    # What run_embedding opens: the configured model (minilm).
+    embedder = cast(SentenceTransformerEmbedder, open_embedder(settings))
     chunker = Chunker.for_model(
         embedder.tokenizer_file, embedder.max_tokens, embedding.overlap_tokens, embedder.version
     )
@@ -244,7 +245,7 @@ class BedrockSimulator:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = cast(tuple[str, int], self.server.server_address[:2])  # an AF_INET server
         return f"http://{host}:{port}"
 
     def __enter__(self) -> BedrockSimulator:
@@ -477,7 +478,8 @@ def remote_path(
                 )
             }
         )
-        embedder = open_embedder(bedrock)  # the project's factory: BedrockEmbedder with its own client
+        # The project's factory: BedrockEmbedder with its own client.
+        embedder = cast(BedrockEmbedder, open_embedder(bedrock))
         dimension = embedder.dimension
         project_mode = embedder.client.meta.config.retries
         vectors, errors, seconds = encode_calls(embedder, project_calls)

@@ -84,7 +84,8 @@ def throughput(n: int, work: Path) -> dict[str, Any]:
 
     int8 = settings_with(checkpoint, quantize=True, batch_size=32)
     chain = ReviewChain(int8, work / "chain")
-    scorer = chain.toxicity  # the chain's own scorer: same model object, same inference setup
+    # The chain's own scorer: same model object, same inference setup; its score method is swapped below.
+    scorer: Any = chain.toxicity
     sent: list[tuple[str, str]] = []
     original_score = scorer.score
 

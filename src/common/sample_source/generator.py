@@ -26,11 +26,11 @@ import os
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from common.sample_source import pii
 from common.sample_source.vocab import (
@@ -52,6 +52,8 @@ from common.sample_source.vocab import (
 )
 
 DEFAULT_END_DATE = date(2026, 11, 20)
+
+_T = TypeVar("_T")
 
 # Product profile -> (share of products, star distribution for 1..5 stars, (min, max) pros, (min, max) cons).
 # The mix gives an overall J-shape of roughly 5:60%, 4:13%, 3:6%, 2:7%, 1:14%.
@@ -347,7 +349,7 @@ class _Generator:
     # Hot path of the 1M-row benchmark: choices index a sequence with `random()` directly, because
     # `Random.choice`, `sample` and `shuffle` cost several times more per call.
 
-    def _draw(self, items: tuple[str, ...] | list[str], count: int) -> list[str]:
+    def _draw(self, items: Sequence[_T], count: int) -> list[_T]:
         """`count` distinct items in random order (a partial Fisher-Yates shuffle)."""
         pool = list(items)
         random_ = self.rng.random

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 # Index and alias names valid on both backends (OpenSearch: lowercase, no separators; LanceDB: a folder).
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
@@ -139,6 +139,19 @@ class Filters:
     max_stars: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+    if TYPE_CHECKING:
+        # What the generated __init__ accepts: one id or language, or many; __post_init__ makes tuples.
+        def __init__(
+            self,
+            product_ids: str | Iterable[str] | None = None,
+            review_ids: str | Iterable[str] | None = None,
+            languages: str | Iterable[str] | None = None,
+            min_stars: int | None = None,
+            max_stars: int | None = None,
+            created_from: datetime | None = None,
+            created_to: datetime | None = None,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         for name in ("product_ids", "review_ids", "languages"):

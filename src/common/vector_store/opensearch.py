@@ -354,7 +354,8 @@ class OpenSearchVectorStore:
             chunk_size=self.settings.bulk_chunk_size,
             max_chunk_bytes=self.settings.bulk_max_bytes,
             max_retries=self.settings.bulk_max_retries,
-            initial_backoff=self.settings.bulk_initial_backoff_s,
+            # Annotated int, but only multiplied and slept on: fractions of a second work.
+            initial_backoff=self.settings.bulk_initial_backoff_s,  # type: ignore[arg-type]
             raise_on_error=False,
             raise_on_exception=True,
         ):

@@ -63,7 +63,10 @@ class SentenceTransformerEmbedder:
         self.model = SentenceTransformer(str(folder), device=model.device, local_files_only=True)
         self.model.max_seq_length = model.max_tokens
         self.version = model.version
-        self.dimension = int(self.model.get_embedding_dimension())
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"{model.version} does not report its embedding dimension")
+        self.dimension = int(dimension)
         if self.dimension != model.dimension:
             raise ValueError(
                 f"{model.version} produces {self.dimension} dimensions, configured {model.dimension}"

@@ -60,4 +60,5 @@ class InjectionScreen:
         found = self._pattern.search(_WHITESPACE.sub(" ", fold_for_matching(text)))
         if found is None:
             return None
+        assert found.lastgroup is not None  # every alternative is a named group
         return self.names[int(found.lastgroup[1:])]

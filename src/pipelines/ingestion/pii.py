@@ -248,7 +248,8 @@ class PiiRedactor:
             return text, []
         anonymized = self._anonymizer.anonymize(
             text=text,
-            analyzer_results=results,
+            # Annotated as presidio_anonymizer's own result class; the analyzer's are what it documents.
+            analyzer_results=results,  # type: ignore[arg-type]
             operators=self._operators,
             conflict_resolution=ConflictResolutionStrategy.REMOVE_INTERSECTIONS,
         )
@@ -273,7 +274,7 @@ def residual_pii_patterns(entities: Sequence[str] | None = None) -> dict[str, st
         flags = recognizer.global_regex_flags or 0
         inline = "(?i)" if flags & re.IGNORECASE else ""
         alternatives = []
-        for pattern in recognizer.patterns:
+        for pattern in recognizer.patterns:  # type: ignore[has-type]  # unannotated in presidio
             regex = pattern.regex
             if regex.startswith("(?i)"):
                 regex, inline = regex[len("(?i)") :], "(?i)"

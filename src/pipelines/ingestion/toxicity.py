@@ -91,13 +91,13 @@ def _localize(checkpoint: Path, cache_dir: Path) -> Path:
 def _fetch(uri: str, cache_dir: Path) -> Path:
     """A local path for a checkpoint URI; an s3:// checkpoint and its config folder are downloaded once."""
     if storage.is_local(uri):
-        path = Path(storage.local_path(uri))
-        if not path.is_file():
+        checkpoint = Path(storage.local_path(uri))
+        if not checkpoint.is_file():
             raise ToxicityModelError(
                 f"toxicity checkpoint {uri} does not exist; build the local model with "
                 "`python -m pipelines.ingestion.toxicity_model` or fix ingestion.toxicity.checkpoints"
             )
-        return path
+        return checkpoint
     fs, path = storage.fs_and_path(uri)
     if not fs.exists(path):
         raise ToxicityModelError(f"toxicity checkpoint {uri} does not exist")

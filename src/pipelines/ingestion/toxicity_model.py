@@ -26,7 +26,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ DEMO_SEED = 7
 class Arch:
     model_name: str  # transformers class, as Detoxify's config.arch.args.model_name
     tokenizer_name: str  # transformers class, as Detoxify's config.arch.args.tokenizer_name
-    config_class: type[transformers.PretrainedConfig]
+    config_class: Callable[..., transformers.PretrainedConfig]  # a subclass, with its own arguments
     production_vocab_size: int  # the vocabulary of the released Detoxify model of this family
     special_tokens: tuple[str, ...]
 
@@ -92,7 +92,9 @@ def train_tokenizer(texts: Iterable[str], arch: str = "bert", vocab_size: int = 
         backend.normalizer = normalizers.BertNormalizer(lowercase=True)
         backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         backend.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(spec.special_tokens))
+        trainer: trainers.Trainer = trainers.WordPieceTrainer(
+            vocab_size=vocab_size, special_tokens=list(spec.special_tokens)
+        )
         backend.train_from_iterator(texts, trainer=trainer)
         return transformers.BertTokenizer(vocab=backend.get_vocab(), do_lower_case=True)
     backend = Tokenizer(models.Unigram())

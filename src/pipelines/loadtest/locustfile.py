@@ -106,7 +106,9 @@ class BurstyShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         if self.runner is None:  # not attached to a run: nothing to shape
             return None
-        spec = _spec(self.runner.environment.parsed_options.run_config)
+        options = self.runner.environment.parsed_options
+        assert options is not None  # a run's shape is attached by locust's command line, which parses them
+        spec = _spec(options.run_config)
         return traffic.target(spec.traffic, self.get_run_time())
 
 

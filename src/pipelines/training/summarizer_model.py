@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel, PythonModelContext
 
 ADAPTER = "adapter"
 PROMPT = "prompt"
@@ -35,10 +35,10 @@ def resolve_base_model(reference: str, cache_dir: str) -> str:
     return str(local)
 
 
-class SummarizerModel(mlflow.pyfunc.PythonModel):
+class SummarizerModel(PythonModel):
     """Base model + LoRA adapter + prompt contract, greedy by default so answers are reproducible."""
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         import torch
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -71,7 +71,9 @@ class SummarizerModel(mlflow.pyfunc.PythonModel):
                 do_sample=False,
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
             )
-        return self.tokenizer.decode(output[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+        # One sequence of ids decodes to one string.
+        answer = self.tokenizer.decode(output[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+        return cast(str, answer)
 
     # No type hints here: MLflow would read them as the model's input schema.
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]

@@ -294,7 +294,7 @@ def build_trainer(
         model=model,
         args=config,
         train_dataset=Dataset.from_list(list(train_examples)),
-        eval_dataset=Dataset.from_list(list(eval_examples)) if evaluate else None,
+        eval_dataset=Dataset.from_list(list(eval_examples)) if eval_examples else None,
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=list(callbacks),
