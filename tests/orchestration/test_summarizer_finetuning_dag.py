@@ -82,7 +82,7 @@ def in_task_environment(code: str, data_dir: Path) -> dict:
 def test_finetuning_is_scheduled_monthly_and_by_a_quality_breach(trained):
     timetable = trained["dag"].timetable
     assert [a.name for a in timetable.asset_condition.objects] == ["summary_quality_breach"]
-    assert timetable.timetable.summary == "0 3 1 * *"
+    assert timetable.timetable.expression == "0 3 1 * *"
 
 
 def test_a_candidate_is_registered_with_its_lineage(trained):
