@@ -14,6 +14,7 @@ import posixpath
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any
 
 import fsspec
@@ -88,6 +89,17 @@ def download_dir(uri: str, local_dir: str) -> None:
     """Copy a prefix into a local folder (for tools that only read local paths)."""
     fs, path = fs_and_path(uri)
     fs.get(path.rstrip("/") + "/", local_dir, recursive=True)
+
+
+def model_dir(uri: str, cache_dir: str, name: str) -> Path:
+    """A model folder (one with `config.json`) as a local path: a local URI as it is, a remote prefix
+    downloaded once into `<cache_dir>/<name>` (models are large and read by every run)."""
+    if is_local(uri):
+        return Path(local_path(uri))
+    local = Path(cache_dir) / name.replace("/", "_").replace(":", "_")
+    if not (local / "config.json").is_file():
+        download_dir(uri, str(local))
+    return local
 
 
 def upload_dir(local_dir: str, uri: str) -> None:

@@ -41,12 +41,7 @@ def resolve_model_dir(model: EmbeddingModelSettings, cache_dir: str) -> Path:
         return Path(import_module(model.package).get_model_path())
     if not model.path:
         raise ValueError(f"embedding model {model.version!r} needs `package` or `path`")
-    if storage.is_local(model.path):
-        return Path(storage.local_path(model.path))
-    local = Path(cache_dir) / model.version.replace("/", "_").replace(":", "_")
-    if not (local / "config.json").is_file():
-        storage.download_dir(model.path, str(local))
-    return local
+    return storage.model_dir(model.path, cache_dir, model.version)
 
 
 class SentenceTransformerEmbedder:

@@ -18,21 +18,11 @@ from typing import Any, cast
 
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
+from common import storage
+
 ADAPTER = "adapter"
 PROMPT = "prompt"
 INFERENCE = "inference"
-
-
-def resolve_base_model(reference: str, cache_dir: str) -> str:
-    """The base model as a local folder: a path as it is, an s3:// prefix downloaded once into the cache."""
-    from common import storage
-
-    if storage.is_local(reference):
-        return storage.local_path(reference)
-    local = Path(cache_dir) / reference.split("://", 1)[1].strip("/").replace("/", "_")
-    if not (local / "config.json").is_file():
-        storage.download_dir(reference, str(local))
-    return str(local)
 
 
 class SummarizerModel(PythonModel):
@@ -50,9 +40,9 @@ class SummarizerModel(PythonModel):
         if self.contract.sha256 != self.config["prompt_sha256"]:
             raise ValueError("the bundled prompt file does not match the prompt the adapter was trained with")
         adapter = context.artifacts[ADAPTER]
-        base = resolve_base_model(
-            self.config["base_model"], self.config.get("cache_dir", "/tmp/llmops/models")
-        )
+        reference = self.config["base_model"]
+        cache_name = reference.split("://", 1)[-1].strip("/")
+        base = storage.model_dir(reference, self.config.get("cache_dir", "/tmp/llmops/models"), cache_name)
         dtype = getattr(torch, self.config.get("torch_dtype", "float32"))
         self.tokenizer = AutoTokenizer.from_pretrained(adapter)
         model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
