@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -250,7 +250,10 @@ def memory(sizes: list[int], work: Path, jobs: int = 1) -> dict[str, Any]:
     """Peak RSS of the transform step at each size. Each size runs in its own processes, so `jobs` > 1
     runs sizes side by side (each peak is still its own process's) to save wall time on large inputs."""
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(memory_run, sizes, [work] * len(sizes)))
+        futures = [pool.submit(memory_run, n, work) for n in sizes]
+        for done in as_completed(futures):
+            print(json.dumps(done.result()), flush=True)  # a finished size is not lost to a later one
+        results = [future.result() for future in futures]
     growth = results[-1]["peak_rss_mib"] / results[0]["peak_rss_mib"]
     return {
         "runs": results,
