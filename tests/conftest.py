@@ -10,7 +10,10 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 _SCRATCH = Path(tempfile.mkdtemp(prefix="llmops-tests-"))
@@ -33,3 +36,12 @@ for key, value in {
     "AWS_CONFIG_FILE": os.devnull,
 }.items():
     os.environ[key] = value
+
+
+@pytest.fixture
+def aws_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server on loopback, private to the test, as the endpoint of all AWS calls it makes."""
+    from tests.aws_server import aws_endpoint_env
+
+    with aws_endpoint_env(monkeypatch) as endpoint:
+        yield endpoint

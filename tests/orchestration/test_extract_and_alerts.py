@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import boto3
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
 
 from common.alerts import failure_message, send_alert
 from common.schemas import RAW_REVIEW
@@ -83,27 +82,18 @@ def test_local_alert_is_a_json_line(tmp_path, monkeypatch):
     assert line["dag_id"] == "d" and line["task_id"] == "t" and line["error"] == "ValueError: boom"
 
 
-def test_aws_alert_is_published_to_sns(monkeypatch):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        for key, value in AWS_PROFILE_ENV.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        sns = boto3.client("sns", endpoint_url=endpoint, region_name="eu-west-1")
-        sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="eu-west-1")
-        topic = sns.create_topic(Name="llmops-alerts-test")["TopicArn"]
-        queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        monkeypatch.setenv("LLMOPS_ALERTS_TOPIC_ARN", topic)
-        send_alert(failure_message({"task_instance": _TI()}), load_settings("aws"))
-        received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
-        body = json.loads(json.loads(received[0]["Body"])["Message"])
-        assert body["dag_id"] == "d" and body["try_number"] == 2
-    finally:
-        server.stop()
+def test_aws_alert_is_published_to_sns(monkeypatch, aws_endpoint):
+    for key, value in AWS_PROFILE_ENV.items():
+        monkeypatch.setenv(key, value)
+    sns = boto3.client("sns", endpoint_url=aws_endpoint, region_name="eu-west-1")
+    sqs = boto3.client("sqs", endpoint_url=aws_endpoint, region_name="eu-west-1")
+    topic = sns.create_topic(Name="llmops-alerts-test")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn = attributes["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("LLMOPS_ALERTS_TOPIC_ARN", topic)
+    send_alert(failure_message({"task_instance": _TI()}), load_settings("aws"))
+    received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    body = json.loads(json.loads(received[0]["Body"])["Message"])
+    assert body["dag_id"] == "d" and body["try_number"] == 2

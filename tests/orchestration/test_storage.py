@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from common import storage
+from tests.aws_server import aws_endpoint_env, create_bucket
 
 
 @pytest.fixture(scope="module")
 def s3_lake():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    import boto3
-
-    boto3.client("s3", region_name="eu-west-1").create_bucket(
-        Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
-    import fsspec
-
-    fsspec.filesystem("s3").invalidate_cache()
-    yield "s3://lake/lake"
-    mp.undo()
-    server.stop()
+    with pytest.MonkeyPatch.context() as mp, aws_endpoint_env(mp) as endpoint:
+        create_bucket(endpoint, "lake")
+        yield "s3://lake/lake"
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -6,11 +6,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from common.data_versioning import DataRegistry, RegistryError, RegistryNotFound, registry_path, tag_name
+from tests.aws_server import create_bucket, moto_server
 
 
 def git(*args: str) -> str:
@@ -199,13 +198,9 @@ def test_tag_names_are_valid_git_refs():
 
 @pytest.fixture
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    """The server alone, with no AWS_ENDPOINT_URL: the registry must be given its endpoint."""
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def test_versions_round_trip_through_an_s3_remote(tmp_path: Path, s3_endpoint: str, monkeypatch):
@@ -213,8 +208,7 @@ def test_versions_round_trip_through_an_s3_remote(tmp_path: Path, s3_endpoint: s
     # regular file there (conftest's /dev/null is not one): an empty one names nothing real either.
     (tmp_path / "aws-config").write_text("")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1")
-    s3.create_bucket(Bucket="dvc-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3 = create_bucket(s3_endpoint, "dvc-test")
     registry = make_registry(
         tmp_path, remote_url="s3://dvc-test/dvc", remote_options={"endpointurl": s3_endpoint}
     )

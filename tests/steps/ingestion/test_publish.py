@@ -7,12 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
-from s3fs import S3FileSystem
 
 from common import storage
 from common.data_versioning import DataRegistry
@@ -20,6 +17,7 @@ from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_OK, EXIT_QUALITY_GATE
 from pipelines.ingestion import publish
+from tests.aws_server import create_bucket
 
 DAY1, DAY2 = "2026-11-17", "2026-11-18"
 
@@ -268,37 +266,25 @@ def test_staged_data_that_changed_after_validation_is_not_published(tmp_path: Pa
     assert not (tmp_path / "lake").exists()
 
 
-def test_staged_data_and_lake_on_s3(tmp_path: Path, registry: DataRegistry, monkeypatch):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        # fsspec reuses S3 filesystems across tests; one made for an earlier server has its endpoint.
-        S3FileSystem.clear_instance_cache()
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
-        s3.create_bucket(Bucket="publish-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        local_uri, transform_result = stage(tmp_path / "staged", CLEAN, QUARANTINE)
-        storage.upload_dir(storage.local_path(local_uri), "s3://publish-test/staging/run-1")
+def test_staged_data_and_lake_on_s3(tmp_path: Path, registry: DataRegistry, aws_endpoint):
+    s3 = create_bucket(aws_endpoint, "publish-test")
+    local_uri, transform_result = stage(tmp_path / "staged", CLEAN, QUARANTINE)
+    storage.upload_dir(storage.local_path(local_uri), "s3://publish-test/staging/run-1")
 
-        result = publish.publish(
-            "s3://publish-test/staging/run-1", transform_result, "s3://publish-test/lake", "run-1", registry
-        )
-        publish.publish(
-            "s3://publish-test/staging/run-1", transform_result, "s3://publish-test/lake", "run-2", registry
-        )
+    result = publish.publish(
+        "s3://publish-test/staging/run-1", transform_result, "s3://publish-test/lake", "run-1", registry
+    )
+    publish.publish(
+        "s3://publish-test/staging/run-1", transform_result, "s3://publish-test/lake", "run-2", registry
+    )
 
-        assert result["partitions"][0]["clean_uri"] == f"s3://publish-test/lake/clean/reviews/dt={DAY1}"
-        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="publish-test", Prefix="lake/")["Contents"])
-        assert keys == sorted(
-            f"lake/{kind}/reviews/dt={dt}/{name}"
-            for kind in ("clean", "quarantine")
-            for dt in (DAY1, DAY2)
-            for name in ("_manifest.json", "part-00000.parquet")
-        )
-        manifest = storage.read_json(f"s3://publish-test/lake/clean/reviews/dt={DAY2}/_manifest.json")
-        assert manifest["row_count"] == 2 and manifest["run_id"] == "run-2"
-    finally:
-        S3FileSystem.clear_instance_cache()
-        server.stop()
+    assert result["partitions"][0]["clean_uri"] == f"s3://publish-test/lake/clean/reviews/dt={DAY1}"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="publish-test", Prefix="lake/")["Contents"])
+    assert keys == sorted(
+        f"lake/{kind}/reviews/dt={dt}/{name}"
+        for kind in ("clean", "quarantine")
+        for dt in (DAY1, DAY2)
+        for name in ("_manifest.json", "part-00000.parquet")
+    )
+    manifest = storage.read_json(f"s3://publish-test/lake/clean/reviews/dt={DAY2}/_manifest.json")
+    assert manifest["row_count"] == 2 and manifest["run_id"] == "run-2"

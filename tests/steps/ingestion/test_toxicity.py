@@ -7,11 +7,9 @@ import random
 import shutil
 from pathlib import Path
 
-import boto3
 import pytest
 import torch
 from detoxify import Detoxify
-from moto.server import ThreadedMotoServer
 
 from common.settings import load_thresholds
 from pipelines.ingestion.toxicity import ToxicityModelError, ToxicityScorer, config_folder
@@ -25,6 +23,7 @@ from pipelines.ingestion.toxicity_model import (
     save_checkpoint,
     train_tokenizer,
 )
+from tests.aws_server import create_bucket
 
 
 @pytest.fixture(scope="module")
@@ -177,28 +176,10 @@ def test_a_checkpoint_naming_a_hub_model_is_made_local(tmp_path, tiny_toxicity_c
     assert list((tmp_path / "cache" / "localized").rglob("original.ckpt"))
 
 
-@pytest.fixture
-def s3_endpoint(monkeypatch):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    import s3fs
-
-    s3fs.S3FileSystem.clear_instance_cache()
-    try:
-        yield endpoint
-    finally:
-        s3fs.S3FileSystem.clear_instance_cache()
-        server.stop()
-
-
 def test_s3_checkpoint_is_downloaded_once_into_the_cache(
-    tmp_path, s3_endpoint, tiny_toxicity_checkpoint, review_texts
+    tmp_path, aws_endpoint, tiny_toxicity_checkpoint, review_texts
 ):
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1")
-    s3.create_bucket(Bucket="models", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3 = create_bucket(aws_endpoint, "models")
     s3.upload_file(str(tiny_toxicity_checkpoint), "models", "toxicity/original/checkpoint.ckpt")
     for path in config_folder(tiny_toxicity_checkpoint).iterdir():
         s3.upload_file(str(path), "models", f"toxicity/original/checkpoint/{path.name}")

@@ -12,18 +12,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
-from s3fs import S3FileSystem
 
 from common import storage
 from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW, RAW_REVIEW
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_CRASH, EXIT_OK, EXIT_USAGE
 from pipelines.ingestion import transform
+from tests.aws_server import create_bucket
 
 REPO = Path(__file__).resolve().parents[3]
 MIDNIGHT = datetime(2026, 11, 19, tzinfo=UTC)
@@ -168,32 +166,19 @@ def test_the_module_runs_as_a_process_with_its_exit_codes(tmp_path, step_env, sa
     assert usage.returncode == EXIT_USAGE and "--output-uri" in usage.stderr
 
 
-def test_input_and_output_on_s3(tmp_path, monkeypatch, step_env, sample_reviews):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        S3FileSystem.clear_instance_cache()  # filesystems cached for another endpoint
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
-        s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        records = raw_records(sample_reviews)
-        write_raw(tmp_path / "raw", records)
-        storage.upload_dir(str(tmp_path / "raw"), "s3://lake/raw/run-1")
+def test_input_and_output_on_s3(tmp_path, aws_endpoint, step_env, sample_reviews):
+    create_bucket(aws_endpoint, "lake")
+    records = raw_records(sample_reviews)
+    write_raw(tmp_path / "raw", records)
+    storage.upload_dir(str(tmp_path / "raw"), "s3://lake/raw/run-1")
 
-        result = transform.transform("s3://lake/raw/run-1", "s3://lake/staging/run-1/output")
+    result = transform.transform("s3://lake/raw/run-1", "s3://lake/staging/run-1/output")
 
-        assert result["input_count"] == len(records) == result["clean_count"] + result["quarantine_count"]
-        files = storage.list_files("s3://lake/staging/run-1/output")
-        assert "s3://lake/staging/run-1/output/clean/dt=2026-11-18/part-00000.parquet" in files
-        with storage.open_uri(
-            "s3://lake/staging/run-1/output/quarantine/dt=2026-11-19/part-00000.parquet"
-        ) as f:
-            assert pq.read_table(f).num_rows == result["quarantine_count"]
-    finally:
-        S3FileSystem.clear_instance_cache()
-        server.stop()
+    assert result["input_count"] == len(records) == result["clean_count"] + result["quarantine_count"]
+    files = storage.list_files("s3://lake/staging/run-1/output")
+    assert "s3://lake/staging/run-1/output/clean/dt=2026-11-18/part-00000.parquet" in files
+    with storage.open_uri("s3://lake/staging/run-1/output/quarantine/dt=2026-11-19/part-00000.parquet") as f:
+        assert pq.read_table(f).num_rows == result["quarantine_count"]
 
 
 def test_partition_writer_continues_a_reopened_partition_in_a_new_file(tmp_path):

@@ -7,18 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
-from s3fs import S3FileSystem
 
 from common import storage
 from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_OK, EXIT_QUALITY_GATE
 from pipelines.ingestion import validate
+from tests.aws_server import create_bucket
 
 DT = "2026-11-18"
 MAX_CHARS = get_settings().ingestion.max_clean_chars
@@ -296,36 +294,20 @@ def test_the_step_exits_0_on_success_and_3_on_a_failed_gate(tmp_path: Path):
     assert storage.exists(written["data_docs_index_uri"])
 
 
-def test_staged_data_and_data_docs_on_s3(tmp_path: Path, monkeypatch):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        # fsspec reuses S3 filesystems across tests; one made for an earlier server has its endpoint.
-        S3FileSystem.clear_instance_cache()
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
-        s3.create_bucket(
-            Bucket="validate-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        local_uri, transform_result = stage(tmp_path, GOOD_CLEAN, GOOD_QUARANTINE)
-        storage.upload_dir(storage.local_path(local_uri), "s3://validate-test/staged")
+def test_staged_data_and_data_docs_on_s3(tmp_path: Path, aws_endpoint):
+    s3 = create_bucket(aws_endpoint, "validate-test")
+    local_uri, transform_result = stage(tmp_path, GOOD_CLEAN, GOOD_QUARANTINE)
+    storage.upload_dir(storage.local_path(local_uri), "s3://validate-test/staged")
 
-        result = validate.run_validation(
-            "s3://validate-test/staged", transform_result, "s3://validate-test/docs/run-1", get_settings()
-        )
+    result = validate.run_validation(
+        "s3://validate-test/staged", transform_result, "s3://validate-test/docs/run-1", get_settings()
+    )
 
-        assert result["success"], result["failed_expectations"]
-        assert result["data_docs_index_uri"] == "s3://validate-test/docs/run-1/index.html"
-        keys = {
-            o["Key"] for o in s3.list_objects_v2(Bucket="validate-test", Prefix="docs/run-1/")["Contents"]
-        }
-        assert "docs/run-1/index.html" in keys
-        assert sum(k.startswith("docs/run-1/validations/") for k in keys) == 3
-    finally:
-        S3FileSystem.clear_instance_cache()
-        server.stop()
+    assert result["success"], result["failed_expectations"]
+    assert result["data_docs_index_uri"] == "s3://validate-test/docs/run-1/index.html"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="validate-test", Prefix="docs/run-1/")["Contents"]}
+    assert "docs/run-1/index.html" in keys
+    assert sum(k.startswith("docs/run-1/validations/") for k in keys) == 3
 
 
 def test_expectations_that_could_not_be_computed_report_why():
