@@ -1,5 +1,8 @@
 """Airflow tasks for heavy steps: a deferrable SageMaker Processing job in `aws`, a subprocess in `local`.
 
+Either way a step's exit code 3 (a failed data-quality gate) fails the task without retries, and other
+failures are retried.
+
 DAG files call `heavy_step(...)` and never see which one they got. Step arguments may be Jinja templates
 (`{{ ti.xcom_pull(...) }}`): both operators render them before the step starts. Imports of the amazon
 provider happen only when the `aws` profile builds a task, so a local parse stays light.
@@ -62,15 +65,14 @@ def heavy_step(
             **task_kwargs,
         )
 
-    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
-
+    from common.processing_operator import StepProcessingOperator
     from common.steps import sagemaker_processing_config
 
     sagemaker = settings.steps.sagemaker
     if sagemaker is None:
         raise ValueError("the sagemaker step runner needs a `steps.sagemaker` section in the profile")
     job_name = processing_job_name(task_id)
-    return SageMakerProcessingOperator(
+    return StepProcessingOperator(
         task_id=task_id,
         config=sagemaker_processing_config(StepCall(module, args), job_name, sagemaker, settings.profile),
         aws_conn_id=sagemaker.aws_conn_id,

@@ -9,10 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
-import pytest
-from moto.server import ThreadedMotoServer
-
+from tests.aws_server import create_bucket
 from tests.orchestration.aws_env import AWS_PROFILE_ENV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,25 +37,15 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, s3_endpoint):
+def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, aws_endpoint):
     bundle = tmp_path / "bundle"
     subprocess.run(
         [sys.executable, str(REPO / "scripts" / "build_mwaa_bundle.py"), "--out", str(bundle)],
         check=True,
         capture_output=True,
     )
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1")
     bucket = "mwaa-bundle-test"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3 = create_bucket(aws_endpoint, bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     uploaded = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
     for key in uploaded:
@@ -108,8 +95,8 @@ def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, s3_end
     # Under the aws profile the heavy steps are deferrable SageMaker Processing jobs with sane limits.
     ingestion = report["tasks"]["review_ingestion"]
     for step in ("transform", "validate", "publish"):
-        assert ingestion[step] == "SageMakerProcessingOperator"
-    assert ingestion["extract"] != "SageMakerProcessingOperator"
+        assert ingestion[step] == "StepProcessingOperator"
+    assert ingestion["extract"] != "StepProcessingOperator"
     config = report["transform_config"]
     assert report["deferrable"] is True
     assert (
