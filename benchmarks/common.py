@@ -40,14 +40,6 @@ def marc_rows(n: int, *, balance_stars: bool = False) -> list[dict[str, Any]]:
     return rows[:n]
 
 
-def marc_texts(n: int) -> tuple[list[str], str]:
-    """n real reviews, balanced over languages, deterministic."""
-    rows = marc_rows(n)
-    if not rows:
-        return [], "generated"
-    return [r["text"] for r in rows], f"marc ({MARC.name})"
-
-
 def generated_rows(n: int) -> list[dict[str, Any]]:
     """n generated clean reviews (`text`, `language`, `stars`) from the sample generator, no defects."""
     from common.sample_source import iter_labelled_reviews
@@ -68,10 +60,6 @@ def generated_rows(n: int) -> list[dict[str, Any]]:
         if len(rows) == n:
             break
     return rows
-
-
-def generated_texts(n: int) -> list[str]:
-    return [r["text"] for r in generated_rows(n)]
 
 
 def review_rows(n: int) -> tuple[list[dict[str, Any]], str]:

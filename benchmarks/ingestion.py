@@ -13,7 +13,8 @@ Memory: the `transform` step in a subprocess over generated raw data of each siz
 target: peak RSS at the largest size within 20% of the smallest.
 
 Texts are real multilingual reviews from `../shared/data/marc` when present (never copied into the
-repository), generated reviews otherwise. Results: JSON at --out.
+repository), balanced over languages and star ratings (the file is sorted by stars), generated reviews
+otherwise. Results: JSON at --out.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, generated_texts, marc_texts, report_header
+from benchmarks.common import REPO, report_header, review_rows
 
 
 def raw_records(texts: list[str]) -> list[dict[str, Any]]:
@@ -76,9 +77,8 @@ def throughput(n: int, work: Path) -> dict[str, Any]:
     from pipelines.ingestion.toxicity import ToxicityScorer
     from pipelines.ingestion.toxicity_model import build_checkpoint
 
-    texts, source = marc_texts(n)
-    if not texts:
-        texts = generated_texts(n)
+    rows, source = review_rows(n)  # balanced over languages and star ratings
+    texts = [row["text"] for row in rows]
     records = raw_records(texts)
     checkpoint = build_checkpoint(work / "base-model", size="base", arch="bert", texts=texts)
 
