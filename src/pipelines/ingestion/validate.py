@@ -14,9 +14,10 @@ Three batches are validated, each with its own suite, and all three show in the 
 
 Memory: only footers are read for schemas and row counts, and the clean data is read one Parquet row
 group at a time, keeping the small columns the suite checks. The text itself is reduced to two derived
-columns while its row group is in memory: its length in characters and the PII entity types whose
-presidio pattern still matches it. So memory grows with ids, not with text, and no review text, let alone
-residual PII, is copied into Data Docs or the result.
+columns while its row group is in memory: its length in characters and the PII entity types presidio's
+recognizers still find in it (`ResidualPiiCheck`: their patterns, then their checksums on a hit). So
+memory grows with ids, not with text, and no review text, let alone residual PII, is copied into Data
+Docs or the result.
 
 A failing suite raises `QualityGateFailed` (exit code 3): the DAG stops and nothing is published. Data
 Docs are written for every run, pass or fail.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,7 +46,7 @@ from common.expectations import exception_messages as _exception_messages  # noq
 from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW
 from common.settings import Settings, get_settings
 from common.step_entrypoint import QualityGateFailed, run_step, step_parser
-from pipelines.ingestion.pii import residual_pii_patterns
+from pipelines.ingestion.pii import ResidualPiiCheck
 
 log = logging.getLogger(__name__)
 
@@ -121,30 +121,25 @@ def files_frame(files: Sequence[StagedFile]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _residual_pii(texts: pa.ChunkedArray | pa.Array, patterns: dict[str, re.Pattern[str]]) -> pa.Array:
-    """Per text: the entity types whose pattern matches, comma-separated, or null when none does."""
-    labels = []
-    for text in texts.to_pylist():
-        found = [entity for entity, pattern in patterns.items() if text and pattern.search(text)]
-        labels.append(",".join(sorted(found)) or None)
-    return pa.array(labels, pa.string())
+def _residual_pii(texts: pa.ChunkedArray | pa.Array, check: ResidualPiiCheck) -> pa.Array:
+    """Per text: the entity types presidio still finds, comma-separated, or null when none."""
+    return pa.array([",".join(check.find(text)) or None for text in texts.to_pylist()], pa.string())
 
 
-def _row_group_checks(table: pa.Table, patterns: dict[str, re.Pattern[str]]) -> pa.Table:
+def _row_group_checks(table: pa.Table, check: ResidualPiiCheck) -> pa.Table:
     texts = table.column("cleaned_text")
     columns = {name: table.column(name) for name in ROW_COLUMNS}
     columns[TEXT_CHARS] = pc.utf8_length(texts)
-    columns[RESIDUAL_PII] = _residual_pii(texts, patterns)
+    columns[RESIDUAL_PII] = _residual_pii(texts, check)
     return pa.table(columns)
 
 
-def clean_reviews_frame(files: Sequence[StagedFile], patterns: dict[str, str]) -> pd.DataFrame:
+def clean_reviews_frame(files: Sequence[StagedFile], check: ResidualPiiCheck) -> pd.DataFrame:
     """The checked columns of every clean review, read one row group at a time.
 
     Files whose schema is not the expected one are left out: the `staged_files` suite already fails on
     them, and their columns may not even exist.
     """
-    compiled = {entity: re.compile(pattern) for entity, pattern in patterns.items()}
     expected = describe_schema(CLEAN_REVIEW)
     parts = []
     for staged in files:
@@ -155,10 +150,10 @@ def clean_reviews_frame(files: Sequence[StagedFile], patterns: dict[str, str]) -
                 continue
             for group in range(parquet.num_row_groups):
                 table = parquet.read_row_group(group, columns=[*ROW_COLUMNS, "cleaned_text"])
-                parts.append(_row_group_checks(table, compiled))
+                parts.append(_row_group_checks(table, check))
     if not parts:
         empty = CLEAN_REVIEW.empty_table().select([*ROW_COLUMNS, "cleaned_text"])
-        parts.append(_row_group_checks(empty, compiled))
+        parts.append(_row_group_checks(empty, check))
     return pa.concat_tables(parts).to_pandas()
 
 
@@ -224,8 +219,8 @@ def clean_reviews_expectations(settings: Settings) -> list[gxe.Expectation]:
         ),
         gxe.ExpectColumnValuesToBeNull(
             column=RESIDUAL_PII,
-            notes="PII entity types whose presidio pattern still matches cleaned_text; the text itself is "
-            "never shown here.",
+            notes="PII entity types presidio's recognizers (patterns and checksums) still find in "
+            "cleaned_text; the text itself is never shown here.",
         ),
     ]
 
@@ -261,11 +256,11 @@ def run_validation(
     """Validate a staged run and publish its Data Docs; the result says whether it may be published."""
     files = staged_files(staged_uri)
     frame_of_files = files_frame(files)
-    patterns = residual_pii_patterns(settings.ingestion.pii.entities)
+    residual = ResidualPiiCheck(settings.ingestion.pii.entities)
     batches = [
         SuiteBatch("staged_files", frame_of_files, staged_files_expectations()),
         SuiteBatch(
-            "clean_reviews", clean_reviews_frame(files, patterns), clean_reviews_expectations(settings)
+            "clean_reviews", clean_reviews_frame(files, residual), clean_reviews_expectations(settings)
         ),
         SuiteBatch(
             "run_summary",

@@ -12,7 +12,13 @@ import spacy
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer, IpRecognizer
 
 from common.settings import load_settings
-from pipelines.ingestion.pii import PiiModelError, PiiRedactor, placeholder, residual_pii_patterns
+from pipelines.ingestion.pii import (
+    PiiModelError,
+    PiiRedactor,
+    ResidualPiiCheck,
+    placeholder,
+    residual_pii_patterns,
+)
 
 MARC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "marc" / "marc_test_all_langs.csv"
 PATTERN_ENTITIES = ["EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS", "URL"]
@@ -218,6 +224,27 @@ def test_residual_patterns_are_presidios_and_catch_what_redaction_removes(redact
     for language, text in ORDINARY.items():
         assert not any(r.search(text) for r in compiled.values()), language
     assert residual_pii_patterns(["URL", "PHONE_NUMBER"]).keys() == {"URL"}
+
+
+# Look like PII to the raw patterns but fail presidio's checks: order and tracking numbers are common.
+NOT_PII = {
+    "CREDIT_CARD": "Bestellnummer 4111 1111 1111 1112, geliefert in 2 Tagen.",  # fails Luhn
+    "IBAN_CODE": "Reference DE89370400440532013001 on the invoice, all fine.",  # wrong check digits
+}
+
+
+def test_residual_check_finds_what_redaction_removes_and_passes_numbers_that_fail_checksums(redactor):
+    check = ResidualPiiCheck()
+    patterns = {entity: re.compile(pattern) for entity, pattern in residual_pii_patterns().items()}
+    for entity in patterns:
+        for language, value in ENTITIES[entity].items():
+            text = SENTENCES[language].format(value)
+            assert entity in check.find(text), (entity, value)
+            assert check.find(redactor.redact(text, language)[0]) == []
+    for entity, text in NOT_PII.items():
+        assert patterns[entity].search(text), entity  # the raw pattern alone would fail the run
+        assert check.find(text) == [] == redactor.redact(text, "de")[1], entity
+    assert check.find("") == check.find(None) == []
 
 
 def test_false_positive_rate_on_real_reviews(redactor):

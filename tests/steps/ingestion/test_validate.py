@@ -202,6 +202,18 @@ def test_residual_pii_fails_without_copying_the_pii_anywhere(tmp_path: Path):
     assert email not in published and iban not in published
 
 
+def test_numbers_that_only_look_like_pii_pass(tmp_path: Path):
+    """An order number of card length that fails Luhn is not a card: redaction kept it, and so may the
+    gate, or one such review would stop the whole run."""
+    order = clean_row(
+        99, cleaned_text="Bestellnummer 4111 1111 1111 1112, schnell geliefert, top Wasserkocher."
+    )
+    staged_uri, transform_result = stage(tmp_path, [*GOOD_CLEAN, order], GOOD_QUARANTINE)
+    result = validate_run(tmp_path, staged_uri, transform_result)
+
+    assert result["success"], result["failed_expectations"]
+
+
 def test_a_file_with_another_schema_fails(tmp_path: Path):
     wrong = pa.schema(
         [f if f.name != "star_rating" else pa.field("star_rating", pa.int64()) for f in CLEAN_REVIEW]
