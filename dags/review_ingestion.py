@@ -1,9 +1,11 @@
 """
 ### Review ingestion
 
-Daily at 01:00 UTC: the reviews **created during the run's data interval** are read from the source
+Daily at 01:00 UTC: the reviews **created during the whole previous UTC day** are read from the source
 database, cleaned, screened and validated, and published as a clean Parquet partition per day plus a
 quarantine partition that gives every rejected review a reason. Count in = clean + quarantined, always.
+Windows are whole days because a publish replaces each daily partition whole; the hour after midnight
+leaves late writes time to land.
 
 | task | what it does | runs on |
 |---|---|---|
@@ -60,7 +62,7 @@ with DAG(
             type=["null", "string"],
             format="date",
             title="Backfill from",
-            description="First day (UTC) to re-ingest. Leave empty to ingest the run's data interval.",
+            description="First day (UTC) to re-ingest. Leave empty to ingest the day before the run.",
         ),
         "backfill_end": Param(
             None,

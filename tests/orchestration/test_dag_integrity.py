@@ -87,3 +87,22 @@ def test_every_dag_follows_the_conventions(dagbag):
                 t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
             )
             assert on_task_failure in callbacks, f"{where}: failure callback missing"
+
+
+def test_a_scheduled_ingestion_run_ingests_the_whole_day_before(dagbag):
+    """The window of the run the scheduler makes: the data interval it gets from the DAG's own timetable
+    (converted as the scheduler converts it), through the plan task's `resolve_window`."""
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    from pipelines.ingestion.plan import resolve_window
+
+    timetable = coerce_to_core_timetable(dagbag.dags["review_ingestion"].timetable)
+    restriction = TimeRestriction(earliest=datetime(2026, 11, 19, 12, tzinfo=UTC), latest=None, catchup=True)
+    info = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    assert info is not None and (info.run_after.hour, info.run_after.minute) == (1, 0)
+    midnight = info.run_after.replace(hour=0)
+    interval = info.data_interval
+    assert resolve_window(interval.start, interval.end) == (midnight - timedelta(days=1), midnight)

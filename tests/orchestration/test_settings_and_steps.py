@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -96,9 +96,15 @@ def test_sagemaker_request_runs_the_same_argv(monkeypatch):
     }
 
 
-def test_window_is_the_interval_or_whole_backfill_days():
+def test_window_is_whole_utc_days_before_the_interval_end_or_the_backfill_days():
     start, end = datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    trigger = datetime(2026, 11, 20, 1, tzinfo=UTC)
+    assert resolve_window(trigger, trigger) == (start, end)  # Airflow 3's cron: a zero-length interval
+    assert resolve_window(trigger - timedelta(days=1), trigger) == (start, end)  # a cron data interval
     assert resolve_window(start, end) == (start, end)
+    assert resolve_window(trigger - timedelta(days=3), trigger) == (start - timedelta(days=2), end)
+    with pytest.raises(ValueError, match="ends before it starts"):
+        resolve_window(end, start)
     assert resolve_window(start, end, "2026-11-01", "2026-11-03") == (
         datetime(2026, 11, 1, tzinfo=UTC),
         datetime(2026, 11, 4, tzinfo=UTC),

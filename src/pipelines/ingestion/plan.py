@@ -1,8 +1,9 @@
 """Where one ingestion run reads and writes: its time window and every URI, decided once, up front.
 
-The window is the run's data interval, or whole days from the trigger form for a backfill. All URIs
-derive from the window and the run id, so a retried task writes to the same place, and a re-run of the
-same window publishes over the same partitions (idempotent) while its scratch files stay apart.
+The window is whole UTC days: the day(s) before the run's data interval ends, or the trigger form's days
+for a backfill. All URIs derive from the window and the run id, so a retried task writes to the same
+place, and a re-run of the same window publishes over the same partitions (idempotent) while its scratch
+files stay apart.
 """
 
 from __future__ import annotations
@@ -36,16 +37,25 @@ def _day_start(value: str) -> datetime:
     return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
 
 
+def _midnight(moment: datetime) -> datetime:
+    """The start of the UTC day `moment` falls in."""
+    return datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
+
+
 def resolve_window(
     interval_start: datetime | None,
     interval_end: datetime | None,
     backfill_start: str | None = None,
     backfill_end: str | None = None,
 ) -> tuple[datetime, datetime]:
-    """The window to extract: the trigger form's whole days when given, else the data interval.
+    """The window to extract, always whole UTC days: the trigger form's dates when given, else the days
+    the run's data interval ends in front of.
 
-    A backfill names dates (`backfill_end` inclusive) rather than times, so a backfill always covers
-    whole daily partitions and never publishes half a day over a complete one.
+    Partitions are daily and a publish replaces each one whole, so a window must never cover part of a
+    day: publishing half a day over a complete partition would drop the other half. A backfill names
+    dates (`backfill_end` inclusive). A scheduled run gets the whole UTC days before its interval's end,
+    at least the one day before: Airflow 3 runs a cron schedule with a zero-length data interval at the
+    trigger time (01:00 UTC), and the hour after midnight leaves late writes time to land.
     """
     if backfill_start or backfill_end:
         if not (backfill_start and backfill_end):
@@ -57,9 +67,10 @@ def resolve_window(
         return start, end
     if interval_start is None or interval_end is None:
         raise ValueError("a manual run without a data interval needs backfill_start and backfill_end")
-    if interval_end <= interval_start:
-        raise ValueError("the data interval is empty; trigger with backfill dates instead")
-    return interval_start.astimezone(UTC), interval_end.astimezone(UTC)
+    if interval_end < interval_start:
+        raise ValueError("the data interval ends before it starts; trigger with backfill dates instead")
+    end = _midnight(interval_end)
+    return min(_midnight(interval_start), end - timedelta(days=1)), end
 
 
 def plan_run(lake_uri: str, run_id: str, start: datetime, end: datetime) -> IngestionPlan:
