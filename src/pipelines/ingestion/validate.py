@@ -10,14 +10,21 @@ Three batches are validated, each with its own suite, and all three show in the 
 - `clean_reviews`: one row per clean review: ids, rating, language, text length, toxicity, content hash,
   residual PII;
 - `run_summary`: one row of counts: the quarantine rate, a minimum of clean rows, input = clean +
-  quarantine, and the staged files holding exactly the rows the transform reported.
+  quarantine, the staged files holding exactly the rows the transform reported, and the residual-PII
+  audit: reviews with PII left (in all and by entity) and the canaries planted and caught.
+
+Residual PII is looked for by `pii_audit.PiiAuditor`, which shares no recognizer with the redaction
+that produced the text: the same recognizers would pass exactly what they missed. The audit is itself
+checked on every run: for each row group, known PII values (`pii_audit.CANARIES`, every audited entity
+in several languages' written forms) are planted into shadow copies of a sample of its texts, and every
+one must be found. A canary missed means the detector is broken, and the run fails like a leak does.
+The shadow copies are scanned and dropped: nothing planted reaches the staged data, Data Docs or logs.
 
 Memory: only footers are read for schemas and row counts, and the clean data is read one Parquet row
 group at a time, keeping the small columns the suite checks. The text itself is reduced to two derived
-columns while its row group is in memory: its length in characters and the PII entity types presidio's
-recognizers still find in it (`ResidualPiiCheck`: their patterns, then their checksums on a hit). So
-memory grows with ids, not with text, and no review text, let alone residual PII, is copied into Data
-Docs or the result.
+columns while its row group is in memory: its length in characters and the PII entity types the audit
+finds in it. So memory grows with ids, not with text, and no review text, let alone residual PII, is
+copied into Data Docs, the result or the logs: only review ids and entity types.
 
 A failing suite raises `QualityGateFailed` (exit code 3): the DAG stops and nothing is published. Data
 Docs are written for every run, pass or fail.
@@ -27,10 +34,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import great_expectations.expectations as gxe
@@ -46,7 +55,8 @@ from common.expectations import exception_messages as _exception_messages  # noq
 from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW
 from common.settings import Settings, get_settings
 from common.step_entrypoint import QualityGateFailed, run_step, step_parser
-from pipelines.ingestion.pii import ResidualPiiCheck
+from pipelines.ingestion import pii_audit
+from pipelines.ingestion.pii_audit import CanaryTally, PiiAuditor
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +67,8 @@ DOCS_SITE = "ingestion"
 ROW_COLUMNS = ["review_id", "product_id", "star_rating", "language", "toxicity_score", "content_hash"]
 TEXT_CHARS = "cleaned_text_chars"
 RESIDUAL_PII = "residual_pii"
+# Review ids with residual PII listed in the result and the log (the count is always complete).
+MAX_LISTED_IDS = 100
 
 
 @dataclass(frozen=True)
@@ -121,20 +133,77 @@ def files_frame(files: Sequence[StagedFile]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _residual_pii(texts: pa.ChunkedArray | pa.Array, check: ResidualPiiCheck) -> pa.Array:
-    """Per text: the entity types presidio still finds, comma-separated, or null when none."""
-    return pa.array([",".join(check.find(text)) or None for text in texts.to_pylist()], pa.string())
+@dataclass
+class PiiAudit:
+    """The residual-PII audit of one run, filled one row group at a time: what was found (by entity,
+    with the ids of the reviews) and the canaries planted and caught."""
+
+    auditor: PiiAuditor
+    reviews_with_pii: int = 0
+    by_entity: Counter[str] = field(default_factory=Counter)
+    review_ids: dict[str, list[str]] = field(default_factory=dict)  # the first MAX_LISTED_IDS
+    canaries: CanaryTally = field(default_factory=CanaryTally)
+    batches: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PiiAudit:
+        pii = settings.ingestion.pii
+        not_audited = sorted(set(pii.entities) - set(pii_audit.ENTITIES))
+        if not_audited:
+            log.info("residual PII: no independent detector for %s", ", ".join(not_audited))
+        entities = [e for e in pii.entities if e in pii_audit.ENTITIES]
+        return cls(PiiAuditor(entities, pii.phone_regions))
+
+    def residual_column(self, review_ids: list[Any], texts: list[str | None]) -> pa.Array:
+        """Per text: the entity types the audit finds, comma-separated, or null when none; then the
+        canaries, planted into shadow copies of a sample of these texts."""
+        values = []
+        for review_id, text in zip(review_ids, texts, strict=True):
+            found = self.auditor.find(text)
+            if found:
+                self.reviews_with_pii += 1
+                self.by_entity.update(found)
+                if len(self.review_ids) < MAX_LISTED_IDS:
+                    self.review_ids[str(review_id)] = found
+            values.append(",".join(found) or None)
+        # Seeded by the row group: a rerun plants the same canaries into the same texts.
+        rng = random.Random(f"canaries:{self.batches}")
+        pii_audit.check_canaries(self.auditor, [t for t in texts if t], rng, self.canaries)
+        self.batches += 1
+        return pa.array(values, pa.string())
+
+    def summary_columns(self) -> dict[str, int]:
+        """The run-summary columns of the audit: counts only."""
+        columns = {"residual_pii_reviews": self.reviews_with_pii}
+        columns |= {f"residual_pii_{e}": self.by_entity[e] for e in self.auditor.entities}
+        columns["pii_canaries_planted"] = sum(self.canaries.planted.values())
+        columns["pii_canaries_caught"] = sum(self.canaries.caught.values())
+        missed = self.canaries.missed()
+        columns |= {f"pii_canaries_missed_{e}": missed.get(e, 0) for e in self.auditor.entities}
+        return columns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entities": list(self.auditor.entities),
+            "reviews_with_pii": self.reviews_with_pii,
+            "by_entity": {e: self.by_entity[e] for e in self.auditor.entities},
+            "review_ids": self.review_ids,
+            "canaries": {
+                "planted": dict(self.canaries.planted),
+                "caught": {e: self.canaries.caught[e] for e in self.canaries.planted},
+            },
+        }
 
 
-def _row_group_checks(table: pa.Table, check: ResidualPiiCheck) -> pa.Table:
+def _row_group_checks(table: pa.Table, audit: PiiAudit) -> pa.Table:
     texts = table.column("cleaned_text")
     columns = {name: table.column(name) for name in ROW_COLUMNS}
     columns[TEXT_CHARS] = pc.utf8_length(texts)
-    columns[RESIDUAL_PII] = _residual_pii(texts, check)
+    columns[RESIDUAL_PII] = audit.residual_column(table.column("review_id").to_pylist(), texts.to_pylist())
     return pa.table(columns)
 
 
-def clean_reviews_frame(files: Sequence[StagedFile], check: ResidualPiiCheck) -> pd.DataFrame:
+def clean_reviews_frame(files: Sequence[StagedFile], audit: PiiAudit) -> pd.DataFrame:
     """The checked columns of every clean review, read one row group at a time.
 
     Files whose schema is not the expected one are left out: the `staged_files` suite already fails on
@@ -150,14 +219,16 @@ def clean_reviews_frame(files: Sequence[StagedFile], check: ResidualPiiCheck) ->
                 continue
             for group in range(parquet.num_row_groups):
                 table = parquet.read_row_group(group, columns=[*ROW_COLUMNS, "cleaned_text"])
-                parts.append(_row_group_checks(table, check))
-    if not parts:
+                parts.append(_row_group_checks(table, audit))
+    if not parts:  # the canaries are still planted (into empty texts): the audit is checked on every run
         empty = CLEAN_REVIEW.empty_table().select([*ROW_COLUMNS, "cleaned_text"])
-        parts.append(_row_group_checks(empty, check))
+        parts.append(_row_group_checks(empty, audit))
     return pa.concat_tables(parts).to_pandas()
 
 
-def run_summary_frame(transform_result: dict[str, Any], files: pd.DataFrame) -> pd.DataFrame:
+def run_summary_frame(
+    transform_result: dict[str, Any], files: pd.DataFrame, audit: PiiAudit | None = None
+) -> pd.DataFrame:
     """The run's counts as one row, so the count-level checks are expectations in Data Docs too."""
     input_count = int(transform_result["input_count"])
     clean_count = int(transform_result["clean_count"])
@@ -172,6 +243,7 @@ def run_summary_frame(transform_result: dict[str, Any], files: pd.DataFrame) -> 
                 "quarantine_rate": quarantine_count / input_count if input_count else 0.0,
                 "staged_clean_rows": int(files.loc[files["kind"] == "clean", "rows"].sum()),
                 "staged_quarantine_rows": int(files.loc[files["kind"] == "quarantine", "rows"].sum()),
+                **(audit.summary_columns() if audit is not None else {}),
             }
         ]
     )
@@ -219,8 +291,8 @@ def clean_reviews_expectations(settings: Settings) -> list[gxe.Expectation]:
         ),
         gxe.ExpectColumnValuesToBeNull(
             column=RESIDUAL_PII,
-            notes="PII entity types presidio's recognizers (patterns and checksums) still find in "
-            "cleaned_text; the text itself is never shown here.",
+            notes="PII entity types the independent audit (pii_audit: checksums, phone numbering plans, "
+            "written-out addresses) still finds in cleaned_text; the text itself is never shown here.",
         ),
     ]
 
@@ -247,6 +319,38 @@ def run_summary_expectations(settings: Settings) -> list[gxe.Expectation]:
     ]
 
 
+def pii_audit_expectations(auditor: PiiAuditor) -> list[gxe.Expectation]:
+    """Counts on the run summary, shown in Data Docs whether they pass or fail."""
+    entities = auditor.entities
+    return [
+        gxe.ExpectColumnMaxToBeBetween(
+            column="residual_pii_reviews",
+            min_value=0,
+            max_value=0,
+            notes="Clean reviews in which the independent audit still finds PII. Their ids and entity "
+            "types are in the step's result; their text is never copied anywhere.",
+        ),
+        *[
+            gxe.ExpectColumnMaxToBeBetween(column=f"residual_pii_{e}", min_value=0, max_value=0)
+            for e in entities
+        ],
+        gxe.ExpectColumnMaxToBeBetween(
+            column="pii_canaries_planted",
+            min_value=len(pii_audit.canaries_for(auditor)),
+            notes="Known PII values planted into shadow copies of sampled texts of every row group.",
+        ),
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="pii_canaries_caught",
+            column_B="pii_canaries_planted",
+            notes="A canary the audit misses means the audit is broken: its silence proves nothing.",
+        ),
+        *[
+            gxe.ExpectColumnMaxToBeBetween(column=f"pii_canaries_missed_{e}", min_value=0, max_value=0)
+            for e in entities
+        ],
+    ]
+
+
 # --- running ----------------------------------------------------------------------------------
 
 
@@ -256,24 +360,41 @@ def run_validation(
     """Validate a staged run and publish its Data Docs; the result says whether it may be published."""
     files = staged_files(staged_uri)
     frame_of_files = files_frame(files)
-    residual = ResidualPiiCheck(settings.ingestion.pii.entities)
+    audit = PiiAudit.from_settings(settings)
     batches = [
         SuiteBatch("staged_files", frame_of_files, staged_files_expectations()),
-        SuiteBatch(
-            "clean_reviews", clean_reviews_frame(files, residual), clean_reviews_expectations(settings)
-        ),
+        SuiteBatch("clean_reviews", clean_reviews_frame(files, audit), clean_reviews_expectations(settings)),
         SuiteBatch(
             "run_summary",
-            run_summary_frame(transform_result, frame_of_files),
-            run_summary_expectations(settings),
+            run_summary_frame(transform_result, frame_of_files, audit),
+            [*run_summary_expectations(settings), *pii_audit_expectations(audit.auditor)],
         ),
     ]
     outcome = run_suites(batches, data_docs_uri, DOCS_SITE, "staged_run")
+    _log_audit(audit)
     return {
         **outcome.to_dict(),
         "staged_uri": staged_uri,
         "partitions": sorted({f.dt for f in files}),
+        "pii_audit": audit.to_dict(),
     }
+
+
+def _log_audit(audit: PiiAudit) -> None:
+    """Counts, ids and entity types: never a word of the text."""
+    planted, caught = sum(audit.canaries.planted.values()), sum(audit.canaries.caught.values())
+    log.info(
+        "residual PII: %d review(s) flagged; canaries caught %d of %d",
+        audit.reviews_with_pii,
+        caught,
+        planted,
+    )
+    if audit.reviews_with_pii:
+        listed = "; ".join(f"{rid}: {','.join(types)}" for rid, types in list(audit.review_ids.items())[:20])
+        log.warning("residual PII by entity %s; reviews (first 20): %s", dict(audit.by_entity), listed)
+    missed = {entity: n for entity, n in audit.canaries.missed().items() if n}
+    if missed:
+        log.error("the PII audit missed planted canaries, by entity: %s", missed)
 
 
 def body(args: argparse.Namespace) -> dict[str, Any]:
