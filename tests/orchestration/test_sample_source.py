@@ -25,13 +25,14 @@ from common.sample_source import (
     luhn_valid,
 )
 from common.sample_source import pii as sample_pii
-from common.sample_source.generator import _SLOPPY_CP1252, INVISIBLE
+from common.sample_source.generator import _SLOPPY_CP1252, CROSS_DAY_MAX_DAYS, INVISIBLE
 from common.sample_source.vocab import INJECTIONS, INJECTIONS_MARKUP, TOXIC_WORDS
 from common.schemas import QUARANTINE_REASONS
 
 END = date(2026, 11, 20)
 DAYS = 14
-MOJIBAKE_MARKERS = ("Ã", "Â", "â€", "ð")
+# UTF-8 lead bytes read as cp1252 or latin-1 ("â\x9d": the dingbats, such as ❤, through latin-1).
+MOJIBAKE_MARKERS = ("Ã", "Â", "â€", "â\x9d", "ð")
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +211,7 @@ def test_every_defect_kind_is_present_and_labelled_with_its_outcome(dataset):
         reason = label["expected_reason"]
         assert label["expected_outcome"] == ("quarantine" if reason else "clean")
         assert reason is None or reason in QUARANTINE_REASONS
-        if label["defects"] == ["short_noise"] and reason == "garbled_text":  # "👍👍👍": no letters at all
+        if label["defects"] == ["short_noise"] and reason == "no_words":  # "👍👍👍": no letters at all
             continue
         if label["defects"] and label["defects"][0] in QUARANTINE_REASON:
             assert reason == QUARANTINE_REASON[label["defects"][0]]
@@ -287,10 +288,11 @@ def test_mojibake_is_real_and_repairable(dataset):
         assert not repaired.isascii()
 
 
-def test_copies_point_at_an_earlier_clean_review_of_the_same_day(dataset):
+def test_copies_point_at_an_earlier_clean_review_of_the_same_or_a_recent_day(dataset):
     rows, labels = dataset["rows"], dataset["labels"]
     by_rowid = {label["rowid"]: label for label in labels}
     seen = Counter()
+    days_back = Counter()
     for label in labels:
         if label["defects"] not in (
             ["duplicate_review_id"],
@@ -300,10 +302,14 @@ def test_copies_point_at_an_earlier_clean_review_of_the_same_day(dataset):
             continue
         row, source = rows[label["rowid"]], rows[label["source_rowid"]]
         assert by_rowid[source["rowid"]]["expected_outcome"] == "clean"
-        assert (
-            source["created_at"] < row["created_at"] and source["created_at"][:10] == row["created_at"][:10]
-        )
+        assert source["created_at"] < row["created_at"]
         kind = label["defects"][0]
+        back = (
+            date.fromisoformat(row["created_at"][:10]) - date.fromisoformat(source["created_at"][:10])
+        ).days
+        # A repeated id stays on its original's day; a copied text may copy one of the days before.
+        assert back == 0 if kind == "duplicate_review_id" else 0 <= back <= CROSS_DAY_MAX_DAYS
+        days_back[kind, back > 0] += 1
         if kind == "duplicate_review_id":
             assert row["review_id"] == source["review_id"]
             same = row["review_text"] == source["review_text"]
@@ -320,6 +326,31 @@ def test_copies_point_at_an_earlier_clean_review_of_the_same_day(dataset):
     assert set(seen) == {
         "duplicate_review_id",
         "conflicting_review_id",
+        "exact_duplicate_text",
+        "near_duplicate_text",
+    }
+    # Copies of an earlier day's review are there, labelled for quarantine like same-day ones, and so
+    # are same-day copies (a window always holds those with their original).
+    assert days_back["exact_duplicate_text", True] and days_back["exact_duplicate_text", False]
+    assert days_back["near_duplicate_text", True] + days_back["near_duplicate_text", False] >= 2
+    for label in labels:
+        if label["defects"] in (["exact_duplicate_text"], ["near_duplicate_text"]):
+            assert label["expected_outcome"] == "quarantine"
+            assert label["expected_reason"] == QUARANTINE_REASON[label["defects"][0]]
+
+
+def test_copies_across_days_are_deterministic():
+    args = {"seed": 5, "products": 60, "mean_reviews_per_product": 30, "days": 10, "end_date": END}
+    first = list(iter_labelled_reviews(**args))
+    assert first == list(iter_labelled_reviews(**args))
+    rows = {label["rowid"]: row for row, label in first}
+    across = [
+        label
+        for _, label in first
+        if "source_rowid" in label
+        and rows[label["source_rowid"]]["created_at"][:10] < rows[label["rowid"]]["created_at"][:10]
+    ]
+    assert across and {label["defects"][0] for label in across} <= {
         "exact_duplicate_text",
         "near_duplicate_text",
     }

@@ -10,9 +10,12 @@ reason, and what each product's true pros and cons are.
 
 Everything derives from `random.Random(seed)` and SHA-256 (never the global RNG or the salted `hash()`),
 so the same arguments always give byte-identical rows, in any process, in either environment. Rows
-stream in `created_at` order, so the 1M-row benchmark holds one day of rows in memory at a time; a copy
-of an earlier review is always placed later on the same day, so any window that holds the copy also
-holds its original.
+stream in `created_at` order, so the 1M-row benchmark holds one day of rows in memory at a time (plus a
+small sample of the previous days' reviews). A repeated id is always placed later on the same day as
+its original. A copied text (exact or near) is too, except about `CROSS_DAY_SHARE` of them, which copy
+a review of one of the `CROSS_DAY_MAX_DAYS` days before: those are caught when the original's day was
+published earlier (ingestion checks the published days before a window, `ingestion.dedup.window_days`)
+or is part of the same window, and are labelled to be quarantined like any other copy.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import math
 import os
 import random
 import sqlite3
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -110,6 +113,11 @@ QUARANTINE_REASON: dict[str, str] = {
 DEFECT_KINDS = (*DEFECT_WEIGHTS, "huge")
 
 HUGE_CHARS = 1_000_000
+# Copies of an earlier day's review: their share of text copies, how many days back they reach, and how
+# many reviews of each day are kept as candidates (a sample: memory must not grow with the day's size).
+CROSS_DAY_SHARE = 0.3
+CROSS_DAY_MAX_DAYS = 3
+CROSS_DAY_SOURCES_PER_DAY = 32
 # One added word in 80+ keeps the word 3-shingle Jaccard above 0.93, two in 150+ as well: far enough above
 # the 0.85 threshold that a MinHash estimate cannot miss it.
 NEAR_DUPLICATE_MIN_WORDS = 80
@@ -298,6 +306,10 @@ class _Generator:
         self.language_cumulative = _cumulative(tuple(LANGUAGE_SHARES.values()))
         self.seen_texts: set[bytes] = set()
         self.used_sources: set[int] = set()
+        # Clean reviews of the previous days that a later day may copy: one (all, long ones) sample per
+        # day. Drawn with their own generator, so a dataset without copies is the same as before.
+        self.cross_day_rng = random.Random(f"{seed}\x1fcross-day")
+        self.earlier_days: deque[tuple[list[tuple], list[tuple]]] = deque(maxlen=CROSS_DAY_MAX_DAYS)
 
     # ---- catalogue ------------------------------------------------------------------------------
 
@@ -497,6 +509,19 @@ class _Generator:
         credit[best] -= total
         return best
 
+    def _pick_earlier_day_source(self, long_only: bool) -> tuple | None:
+        """Now and then (`CROSS_DAY_SHARE`), a clean review of one of the previous days not copied before."""
+        rng = self.cross_day_rng
+        pool = [entry for day in self.earlier_days for entry in day[1 if long_only else 0]]
+        if not pool or rng.random() >= CROSS_DAY_SHARE:
+            return None
+        for _ in range(6):
+            candidate = pool[rng.randrange(len(pool))]
+            if candidate[1]["rowid"] not in self.used_sources:
+                self.used_sources.add(candidate[1]["rowid"])
+                return candidate
+        return None
+
     def _pick_source(self, sources: list[tuple], seconds: list[int], now: int) -> tuple | None:
         """An earlier clean review of the same day, strictly before `now`, not copied before."""
         limit = bisect.bisect_left(seconds, now)
@@ -643,6 +668,17 @@ class _Generator:
                         long_sources.append(entry)
                         long_seconds.append(now)
                 yield row, label
+            if self.defect_rate:
+                self.earlier_days.append(
+                    (
+                        self._day_sample(sources),
+                        self._day_sample(long_sources),
+                    )
+                )
+
+    def _day_sample(self, entries: list[tuple]) -> list[tuple]:
+        count = min(CROSS_DAY_SOURCES_PER_DAY, len(entries))
+        return [entries[i] for i in sorted(self.cross_day_rng.sample(range(len(entries)), count))]
 
     def _record(
         self,
@@ -722,12 +758,16 @@ class _Generator:
         rng = self.rng
         if kind in ("duplicate_review_id", "exact_duplicate_text", "near_duplicate_text"):
             pool = (long_sources, long_seconds) if kind == "near_duplicate_text" else (sources, seconds)
-            source = self._pick_source(
-                *pool,
-                now=int(row["created_at"][11:13]) * 3600
-                + int(row["created_at"][14:16]) * 60
-                + int(row["created_at"][17:19]),
-            )
+            source = None
+            if kind != "duplicate_review_id":  # a repeated id stays on its original's day
+                source = self._pick_earlier_day_source(long_only=kind == "near_duplicate_text")
+            if source is None:
+                source = self._pick_source(
+                    *pool,
+                    now=int(row["created_at"][11:13]) * 3600
+                    + int(row["created_at"][14:16]) * 60
+                    + int(row["created_at"][17:19]),
+                )
             if source is None:
                 return False
             _, source_label, source_row, _ = source
@@ -773,7 +813,7 @@ class _Generator:
             row["review_text"] = noise = rng.choice(SHORT_NOISE)
             label["language"] = None
             if not any(ch.isalpha() for ch in noise):  # "👍👍👍": no letters at all, see QUARANTINE_REASONS
-                label["expected_reason"] = "garbled_text"
+                label["expected_reason"] = "no_words"
             return True
 
         parts, text, aspects = self._compose_unique(lang, product, star)

@@ -1,5 +1,13 @@
 """Noise: reviews too short to say anything, spam, and exact or near copies of earlier reviews.
 
+"Earlier" spans days: besides the reviews of the run itself, the index holds the clean reviews already
+published for the days before the window (`add_published`, fed by the transform from the lake for
+`dedup.window_days` days), so a copy of yesterday's review is caught although every run, on SageMaker
+in a fresh container, starts with an empty scratch folder. The lake is the persistent state: nothing
+else has to survive between runs, a re-run of a window sees exactly what its first run saw (the
+window's own days are never read back, since the re-run replaces them), and the bound on work and disk
+is the number of days.
+
 Duplicate state (review ids, text hashes, MinHash signatures and LSH band keys) lives in a SQLite file
 in the step's scratch folder, not in Python dictionaries: a backfill of millions of reviews would
 otherwise grow the process until the node runs out of memory, and the memory benchmark holds peak RSS
@@ -121,17 +129,21 @@ def shingles(text: str, size: int = 3) -> set[bytes]:
     return {" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)}
 
 
+# `published`: the day (dt) a review was published for when it came from the lake, NULL for the run's
+# own reviews; a published id has no raw hash (only the clean review is kept).
 _SCHEMA = """
-CREATE TABLE review_ids (review_id TEXT PRIMARY KEY, raw_hash TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE texts (content_hash TEXT PRIMARY KEY, review_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE signatures (doc INTEGER PRIMARY KEY, review_id TEXT NOT NULL, minhash BLOB NOT NULL);
+CREATE TABLE review_ids (review_id TEXT PRIMARY KEY, raw_hash TEXT, published TEXT) WITHOUT ROWID;
+CREATE TABLE texts (content_hash TEXT PRIMARY KEY, review_id TEXT NOT NULL, published TEXT) WITHOUT ROWID;
+CREATE TABLE signatures (
+    doc INTEGER PRIMARY KEY, review_id TEXT NOT NULL, minhash BLOB NOT NULL, published TEXT
+);
 CREATE TABLE bands (band_key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (band_key, doc))
     WITHOUT ROWID;
 """
 # Earlier reviews sharing at least one LSH band with a new one, most shared bands first. The band keys
 # arrive as one JSON array parameter, so the statement is a constant and never formatted.
 _CANDIDATES = """
-SELECT s.review_id, s.minhash
+SELECT s.review_id, s.minhash, s.published
 FROM (
     SELECT doc, COUNT(*) AS hits FROM bands
     WHERE band_key IN (SELECT value FROM json_each(?))
@@ -142,8 +154,13 @@ ORDER BY c.hits DESC, c.doc
 """
 
 
+def _earlier(review_id: str, published: str | None) -> str:
+    return f"review {review_id}" if published is None else f"review {review_id} (published for {published})"
+
+
 class DuplicateIndex:
-    """Everything the chain must remember about earlier reviews of the run, on disk.
+    """Everything the chain must remember about earlier reviews, on disk: the run's, and the published
+    ones of the days before it (`add_published`).
 
     - review ids with a hash of their raw content (duplicate vs conflicting delivery of one id);
     - content hashes of cleaned texts (exact duplicates, insensitive to case and spacing);
@@ -179,18 +196,20 @@ class DuplicateIndex:
     # review ids ---------------------------------------------------------------------------------
 
     def check_review_id(self, review_id: str, raw_hash: str) -> tuple[str, str] | None:
-        """`(reason, detail)` when the id was seen before in the run; otherwise remember it."""
-        row = self._db.execute("SELECT raw_hash FROM review_ids WHERE review_id = ?", (review_id,)).fetchone()
+        """`(reason, detail)` when the id was seen before in the run or published for an earlier day;
+        otherwise remember it. `review_id` is the id's key (`validity.id_key`): case variants are one id."""
+        row = self._db.execute(
+            "SELECT raw_hash, published FROM review_ids WHERE review_id = ?", (review_id,)
+        ).fetchone()
         if row is None:
-            self._db.execute("INSERT INTO review_ids VALUES (?, ?)", (review_id, raw_hash))
+            self._db.execute("INSERT INTO review_ids VALUES (?, ?, NULL)", (review_id, raw_hash))
             return None
+        if row[1] is not None:
+            return "duplicate_review_id", f"review_id already published for {row[1]}"
         if row[0] == raw_hash:
             return "duplicate_review_id", "same id and same content as an earlier record of this run"
-        return (
-            "conflicting_review_id",
-            f"content differs from the earlier record with this id"
-            f" (raw hash {raw_hash[:12]}, earlier {row[0][:12]})",
-        )
+        # No hash prefixes in the detail: an unkeyed hash of a short text can be reversed by guessing.
+        return "conflicting_review_id", "content differs from the earlier record with this id in this run"
 
     # texts --------------------------------------------------------------------------------------
 
@@ -215,13 +234,13 @@ class DuplicateIndex:
         digest = content_hash(text)
         earlier = self._exact_copy_of(digest)
         if earlier is not None:
-            return "duplicate_text", f"same text as review {earlier}"
-        self._db.execute("INSERT INTO texts VALUES (?, ?)", (digest, review_id))
+            return "duplicate_text", f"same text as {_earlier(*earlier)}"
+        self._db.execute("INSERT INTO texts VALUES (?, ?, NULL)", (digest, review_id))
         minhash = self.signature(text)
         keys = self._band_keys(minhash)
         near = self._nearest(minhash, keys)
         if near is not None:
-            return "near_duplicate", f"estimated Jaccard {near[0]:.2f} with review {near[1]}"
+            return "near_duplicate", f"estimated Jaccard {near[0]:.2f} with {_earlier(*near[1:])}"
         self._add_signature(review_id, minhash, keys)
         return None
 
@@ -230,38 +249,55 @@ class DuplicateIndex:
         None. Read-only: the text is not indexed (what decontamination against a fixed set needs)."""
         earlier = self._exact_copy_of(content_hash(text))
         if earlier is not None:
-            return "duplicate_text", earlier, f"same text as review {earlier}"
+            return "duplicate_text", earlier[0], f"same text as {_earlier(*earlier)}"
         minhash = self.signature(text)
         near = self._nearest(minhash, self._band_keys(minhash))
         if near is not None:
-            return "near_duplicate", near[1], f"estimated Jaccard {near[0]:.2f} with review {near[1]}"
+            return "near_duplicate", near[1], f"estimated Jaccard {near[0]:.2f} with {_earlier(*near[1:])}"
         return None
 
-    def add_text(self, review_id: str, text: str) -> None:
-        """Index a text without checking it (the fixed set that others are checked against)."""
-        self._db.execute("INSERT OR IGNORE INTO texts VALUES (?, ?)", (content_hash(text), review_id))
+    def add_text(self, review_id: str, text: str, published: str | None = None) -> None:
+        """Index a text without checking it (the fixed set that others are checked against); the first
+        text indexed under a hash keeps it, so the earliest review is the one a copy is reported against."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO texts VALUES (?, ?, ?)", (content_hash(text), review_id, published)
+        )
         minhash = self.signature(text)
-        self._add_signature(review_id, minhash, self._band_keys(minhash))
+        self._add_signature(review_id, minhash, self._band_keys(minhash), published)
 
-    def _exact_copy_of(self, digest: str) -> str | None:
-        row = self._db.execute("SELECT review_id FROM texts WHERE content_hash = ?", (digest,)).fetchone()
-        return None if row is None else str(row[0])
+    def add_published(self, key: str, review_id: str, text: str, published: str) -> None:
+        """Index a clean review published for the day `published` (YYYY-MM-DD) before the run: its id
+        (`key`, see `check_review_id`) and its text. Call in publishing order, oldest day first."""
+        self._db.execute("INSERT OR IGNORE INTO review_ids VALUES (?, NULL, ?)", (key, published))
+        self.add_text(review_id, text, published)
 
-    def _nearest(self, minhash: MinHash, keys: list[int]) -> tuple[float, str] | None:
-        """The most similar indexed text at or above the threshold, as (Jaccard estimate, review id)."""
-        best: tuple[float, str] | None = None
-        for earlier_id, blob in self._db.execute(_CANDIDATES, (json.dumps(keys), self.max_candidates)):
+    def _exact_copy_of(self, digest: str) -> tuple[str, str | None] | None:
+        row = self._db.execute(
+            "SELECT review_id, published FROM texts WHERE content_hash = ?", (digest,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), row[1])
+
+    def _nearest(self, minhash: MinHash, keys: list[int]) -> tuple[float, str, str | None] | None:
+        """The most similar indexed text at or above the threshold, as (Jaccard estimate, review id, the
+        day it was published for or None)."""
+        best: tuple[float, str, str | None] | None = None
+        for earlier_id, blob, published in self._db.execute(
+            _CANDIDATES, (json.dumps(keys), self.max_candidates)
+        ):
             similarity = minhash.jaccard(LeanMinHash.deserialize(blob))
             if similarity >= self.threshold and (best is None or similarity > best[0]):
-                best = (similarity, earlier_id)
+                best = (similarity, earlier_id, published)
         return best
 
-    def _add_signature(self, review_id: str, minhash: MinHash, keys: list[int]) -> None:
+    def _add_signature(
+        self, review_id: str, minhash: MinHash, keys: list[int], published: str | None = None
+    ) -> None:
         lean = LeanMinHash(minhash)
         blob = bytearray(lean.bytesize())
         lean.serialize(blob)
         doc = self._db.execute(
-            "INSERT INTO signatures (review_id, minhash) VALUES (?, ?)", (review_id, bytes(blob))
+            "INSERT INTO signatures (review_id, minhash, published) VALUES (?, ?, ?)",
+            (review_id, bytes(blob), published),
         ).lastrowid
         self._db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)", [(key, doc) for key in keys])
 

@@ -12,6 +12,24 @@ cleaning chain and written, batch by batch, to
 where `dt` is the UTC date of `created_at`. Nothing holds the whole input: memory is a few batches, the
 open partition writers and the chain's bounded duplicate-state cache, whether the window has a thousand
 reviews or a million. The output is the run's staging area; `publish` commits it to the lake.
+
+No single record can fail the window:
+
+- A value that is not valid UTF-8 makes pyarrow refuse the whole batch; such a batch is read again
+  column by column, the bad values decoded one by one with their bytes escaped, and the records marked
+  for the chain, which quarantines them as `invalid_encoding` (`validity.decode_utf8`). A timestamp out
+  of Python's range is read the same way, as a null with its raw value in `created_at_text`.
+- Every row gets a day of the window. The raw file's schema metadata names the window
+  (`extract.raw_schema`); the chain quarantines creation times outside it, too early or in the future
+  (`invalid_created_at`), and such rows, like rows without a time, are filed under the window's first
+  day. A raw file without that metadata (written by hand or by an older extract) falls back to the
+  earliest valid day of its rows, found in a first pass over the `created_at` column alone; if it has
+  no valid day at all, there is no partition such rows could go to, and the step fails its data gate
+  (exit 3) before writing anything.
+- Copies of reviews published earlier are caught: before the chain starts, its duplicate index is
+  filled with the clean reviews the lake holds for the `dedup.window_days` days before the window's
+  first day (`seed_published_reviews`), read one column batch at a time. The window's own days are
+  never read, so re-running a window gives the same output as its first run.
 """
 
 from __future__ import annotations
@@ -23,24 +41,42 @@ import sys
 import tempfile
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from common import storage
 from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW, RAW_REVIEW
 from common.settings import get_settings
-from common.step_entrypoint import run_step, step_parser
+from common.step_entrypoint import QualityGateFailed, run_step, step_parser
+from pipelines.ingestion.extract import WINDOW_END_KEY, WINDOW_START_KEY
+from pipelines.ingestion.publish import lake_partition_uri
+from pipelines.ingestion.validity import (
+    ENCODING_ERRORS,
+    CreatedAtRule,
+    as_utc,
+    decode_utf8,
+    id_key,
+    normalize_id,
+)
+
+if TYPE_CHECKING:
+    from pipelines.ingestion.noise import DuplicateIndex
 
 log = logging.getLogger(__name__)
 
 PART_FILE = "part-{:05d}.parquet"
-# Hive's name for the partition of rows whose key is null (a review without a creation time).
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# Raw columns a file may lack (written before they existed): read as nulls.
+OPTIONAL_RAW_COLUMNS = ("created_at_text",)
+REQUIRED_RAW_COLUMNS = tuple(name for name in RAW_REVIEW.names if name not in OPTIONAL_RAW_COLUMNS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 # Input is ordered by time, so a partition stops receiving rows once a later one starts; writers of the
 # least recently used partitions are closed beyond this many, which bounds open files and buffers.
 MAX_OPEN_PARTITIONS = 4
@@ -72,9 +108,14 @@ def bound_native_heap() -> None:
 
 
 def partition_of(created_at: datetime | None) -> str:
+    """The daily partition of a creation time (a naive one is UTC); there is none for a missing time."""
     if created_at is None:
-        return NULL_PARTITION
-    return created_at.astimezone(UTC).date().isoformat()
+        raise ValueError("a row without a creation time has no partition")
+    return as_utc(created_at).date().isoformat()
+
+
+def _partition_of_row(row: dict[str, Any]) -> str:
+    return partition_of(row.get("created_at"))
 
 
 class _PartitionFile:
@@ -111,10 +152,17 @@ class PartitionedWriter:
     time order) continues in its next part file; nothing is overwritten.
     """
 
-    def __init__(self, root_uri: str, schema: pa.Schema, flush_rows: int) -> None:
+    def __init__(
+        self,
+        root_uri: str,
+        schema: pa.Schema,
+        flush_rows: int,
+        day_of: Callable[[dict[str, Any]], str] = _partition_of_row,
+    ) -> None:
         self.root_uri = root_uri
         self.schema = schema
         self.flush_rows = flush_rows
+        self.day_of = day_of  # a row's partition value (YYYY-MM-DD)
         self.counts: Counter[str] = Counter()
         self._open: OrderedDict[str, _PartitionFile] = OrderedDict()
         self._parts: Counter[str] = Counter()
@@ -122,7 +170,7 @@ class PartitionedWriter:
     def write(self, rows: list[dict[str, Any]]) -> None:
         by_partition: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            by_partition.setdefault(partition_of(row.get("created_at")), []).append(row)
+            by_partition.setdefault(self.day_of(row), []).append(row)
         for dt, partition_rows in by_partition.items():
             self._file(dt).add(partition_rows, self.flush_rows)
             self.counts[dt] += len(partition_rows)
@@ -145,30 +193,261 @@ class PartitionedWriter:
             partition.close()
 
 
-def iter_raw_batches(raw_uri: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-    """Records of every Parquet file under `raw_uri`, `batch_size` at a time, never more in memory."""
-    files = [uri for uri in storage.list_files(raw_uri) if uri.endswith(".parquet")]
-    if not files:
+# --- reading the raw files ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawFile:
+    uri: str
+    rows: int
+    columns: tuple[str, ...]  # the raw columns it has
+    window: tuple[datetime, datetime] | None  # from its schema metadata
+
+
+def _window_of(uri: str, metadata: dict[bytes, bytes] | None) -> tuple[datetime, datetime] | None:
+    if not metadata or WINDOW_START_KEY not in metadata or WINDOW_END_KEY not in metadata:
+        return None
+    try:
+        start = as_utc(datetime.fromisoformat(metadata[WINDOW_START_KEY].decode()))
+        end = as_utc(datetime.fromisoformat(metadata[WINDOW_END_KEY].decode()))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{uri} names an unreadable window in its metadata: {error}") from error
+    if end <= start:
+        raise ValueError(f"{uri} names an empty or inverted window {start.isoformat()} .. {end.isoformat()}")
+    return start, end
+
+
+def raw_files(raw_uri: str) -> list[RawFile]:
+    """Every Parquet file under `raw_uri` with its row count, raw columns and window, from the footers."""
+    uris = [uri for uri in storage.list_files(raw_uri) if uri.endswith(".parquet")]
+    if not uris:
         raise FileNotFoundError(f"no Parquet files under {raw_uri}")
-    for uri in files:
+    files = []
+    for uri in uris:
         with storage.open_uri(uri, "rb") as handle:
-            parquet = pq.ParquetFile(handle, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
-            missing = sorted(set(RAW_REVIEW.names) - set(parquet.schema_arrow.names))
+            parquet = pq.ParquetFile(handle)
+            names = set(parquet.schema_arrow.names)
+            missing = sorted(set(REQUIRED_RAW_COLUMNS) - names)
             if missing:
                 raise ValueError(f"{uri} lacks the raw review columns {missing}")
-            for batch in parquet.iter_batches(batch_size=batch_size, columns=RAW_REVIEW.names):
-                yield batch.to_pylist()
+            columns = tuple(name for name in RAW_REVIEW.names if name in names)
+            window = _window_of(uri, parquet.schema_arrow.metadata)
+            files.append(RawFile(uri, parquet.metadata.num_rows, columns, window))
+    return files
 
 
-def transform(raw_uri: str, output_uri: str) -> dict[str, Any]:
-    """Run the chain over the raw reviews under `raw_uri`; return the step's result."""
+def raw_window(files: Sequence[RawFile]) -> tuple[datetime, datetime] | None:
+    """The window the raw files hold: the one their metadata names (all of them together), or None when
+    none names one."""
+    windows = [f.window for f in files if f.window is not None]
+    if not windows:
+        return None
+    if len(windows) < len(files) or len(set(windows)) > 1:
+        log.warning("the raw files name different windows (or some none): %s", sorted(set(windows)))
+    return min(w[0] for w in windows), max(w[1] for w in windows)
+
+
+def earliest_valid_day(files: Sequence[RawFile], rule: CreatedAtRule) -> date | None:
+    """The earliest UTC day of a creation time the rule accepts, read from the `created_at` column alone
+    as integers (for raw files that name no window; any stored value compares, none is converted)."""
+    lowest: datetime | None = None
+    for raw in files:
+        with storage.open_uri(raw.uri, "rb") as handle:
+            parquet = pq.ParquetFile(handle, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
+            for batch in parquet.iter_batches(batch_size=65_536, columns=["created_at"]):
+                ticks, per_second = _ticks(batch.column(0))
+                low, high = _to_ticks(rule.earliest, per_second), _to_ticks(rule.latest, per_second)
+                valid = pc.filter(ticks, pc.and_(pc.greater_equal(ticks, low), pc.less_equal(ticks, high)))
+                if len(valid):
+                    found = _from_ticks(pc.min(valid).as_py(), per_second)
+                    lowest = found if lowest is None else min(lowest, found)
+    return None if lowest is None else lowest.date()
+
+
+def _ticks(column: pa.Array) -> tuple[pa.Array, int]:
+    """A timestamp column as its stored int64 values, and how many of them make a second."""
+    if not pa.types.is_timestamp(column.type):
+        raise ValueError(f"created_at is of type {column.type}, not a timestamp")
+    return column.view(pa.int64()), _TICKS_PER_SECOND[column.type.unit]
+
+
+def _to_ticks(moment: datetime, per_second: int) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1) * per_second // 1_000_000
+
+
+def _from_ticks(ticks: int, per_second: int) -> datetime:
+    """The UTC time of a stored timestamp value; OverflowError beyond Python's years 1-9999."""
+    seconds, rest = divmod(ticks, per_second)
+    return _EPOCH + timedelta(seconds=seconds, microseconds=rest * 1_000_000 // per_second)
+
+
+def _string_values(name: str, column: pa.Array, problems: list[dict[str, str]]) -> list[Any]:
+    """A string column's values one by one: an undecodable one escaped, and its problem noted."""
+    binary = pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary()
+    values: list[Any] = []
+    for row, data in enumerate(column.view(binary).to_pylist()):
+        if data is None:
+            values.append(None)
+            continue
+        text, problem = decode_utf8(data)
+        if problem is not None:
+            problems[row][name] = problem
+        values.append(text)
+    return values
+
+
+def _timestamp_values(column: pa.Array, out_of_range: dict[int, str]) -> list[datetime | None]:
+    """A timestamp column's values one by one: one beyond Python's years 1-9999 becomes a null, its raw
+    value noted."""
+    values: list[datetime | None] = []
+    ticks, per_second = _ticks(column)
+    for row, tick in enumerate(ticks.to_pylist()):
+        if tick is None:
+            values.append(None)
+            continue
+        try:
+            values.append(_from_ticks(tick, per_second))
+        except OverflowError:
+            values.append(None)
+            out_of_range[row] = f"{tick} {column.type.unit} after 1970-01-01 (out of range)"
+    return values
+
+
+def batch_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """A raw batch as records. pyarrow refuses a whole batch for one value it cannot convert (bytes that
+    are not UTF-8, a year beyond 9999): such a batch is read column by column and value by value, so the
+    bad value costs its own record a quarantine row (`ENCODING_ERRORS`, `created_at_text`), not the run."""
+    try:
+        return batch.to_pylist()
+    except (ValueError, OverflowError, pa.ArrowException):  # UnicodeDecodeError is a ValueError
+        pass
+    problems: list[dict[str, str]] = [{} for _ in range(batch.num_rows)]
+    out_of_range: dict[int, str] = {}
+    columns: dict[str, list[Any]] = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        try:
+            columns[name] = column.to_pylist()
+            continue
+        except (ValueError, OverflowError, pa.ArrowException):
+            pass
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            columns[name] = _string_values(name, column, problems)
+        elif pa.types.is_timestamp(column.type):
+            columns[name] = _timestamp_values(column, out_of_range)
+        else:
+            raise ValueError(f"raw column {name} ({column.type}) cannot be read")
+    names = list(columns)
+    records = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    for row, record in enumerate(records):
+        if problems[row]:
+            record[ENCODING_ERRORS] = problems[row]
+        if row in out_of_range and not record.get("created_at_text"):
+            record["created_at_text"] = out_of_range[row]
+    bad = sum(1 for p in problems if p) + len(out_of_range)
+    log.warning("%d of %d records in a batch hold values pyarrow cannot convert", bad, batch.num_rows)
+    return records
+
+
+def iter_raw_batches(raw: str | Sequence[RawFile], batch_size: int) -> Iterator[list[dict[str, Any]]]:
+    """Records of every Parquet file under a URI (or of these files), `batch_size` at a time, never more
+    in memory. A column a file lacks (`OPTIONAL_RAW_COLUMNS`) reads as nulls."""
+    for raw_file in raw_files(raw) if isinstance(raw, str) else raw:
+        absent = [name for name in OPTIONAL_RAW_COLUMNS if name not in raw_file.columns]
+        with storage.open_uri(raw_file.uri, "rb") as handle:
+            parquet = pq.ParquetFile(handle, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
+            for batch in parquet.iter_batches(batch_size=batch_size, columns=list(raw_file.columns)):
+                records = batch_records(batch)
+                for record in records:
+                    for name in absent:
+                        record[name] = None
+                yield records
+
+
+# --- the reviews published before the window -----------------------------------------------------------
+
+
+def seed_published_reviews(
+    index: DuplicateIndex, lake_uri: str, first_day: date, window_days: int, batch_rows: int
+) -> dict[str, Any]:
+    """Add the clean reviews published for the `window_days` days before `first_day` to `index`, oldest
+    day first (a copy is reported against the earliest review it copies); return what was read.
+
+    Only committed partitions (with a manifest) count. Ids and cleaned texts are read one column batch
+    at a time, and the index is on disk, so memory does not grow with the days. The texts are the
+    published ones, PII-redacted: a copy of a review that had PII redacted matches it exactly only after
+    the same redaction, so it is usually caught as a near duplicate instead.
+    """
+    started = time.perf_counter()
+    days: list[str] = []
+    reviews = 0
+    for offset in range(window_days, 0, -1):
+        dt = (first_day - timedelta(days=offset)).isoformat()
+        partition = lake_partition_uri(lake_uri, "clean", dt)
+        if not storage.is_committed(partition):
+            continue
+        for uri in storage.list_files(partition):
+            if not uri.endswith(".parquet"):
+                continue
+            with storage.open_uri(uri, "rb") as handle:
+                parquet = pq.ParquetFile(handle, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
+                for batch in parquet.iter_batches(
+                    batch_size=batch_rows, columns=["review_id", "cleaned_text"]
+                ):
+                    ids, texts = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+                    for review_id, text in zip(ids, texts, strict=True):
+                        if review_id is None or not text:
+                            continue
+                        normalized = normalize_id(review_id)
+                        index.add_published(id_key(normalized), normalized, text, dt)
+                        reviews += 1
+                    index.commit()
+        days.append(dt)
+    seconds = time.perf_counter() - started
+    log.info(
+        "duplicate index seeded with %d reviews published for %d of the %d days before %s (%.1f s)",
+        reviews,
+        len(days),
+        window_days,
+        first_day,
+        seconds,
+    )
+    return {"days": days, "reviews": reviews, "seconds": round(seconds, 1)}
+
+
+def transform(raw_uri: str, output_uri: str, lake_uri: str | None = None) -> dict[str, Any]:
+    """Run the chain over the raw reviews under `raw_uri`; return the step's result. `lake_uri` (default:
+    the settings') is where the clean reviews of earlier days are read for the duplicate checks."""
     # Imported here, not at the top: torch, transformers and presidio take seconds to import, and a
     # call with wrong arguments should fail at once.
     from pipelines.ingestion.chain import ReviewChain
 
     bound_native_heap()
     settings = get_settings()
-    batch_size = settings.ingestion.batch_size
+    ingestion = settings.ingestion
+    batch_size = ingestion.batch_size
+    lake_uri = lake_uri or settings.lake_uri
+    files = raw_files(raw_uri)
+    now = datetime.now(UTC)
+    window = raw_window(files)
+    rule = CreatedAtRule.build(ingestion.earliest_created_at, ingestion.future_tolerance_hours, now, window)
+    first_day = window[0].date() if window is not None else earliest_valid_day(files, rule)
+    if first_day is None and any(f.rows for f in files):
+        raise QualityGateFailed(
+            f"the raw files under {raw_uri} name no window (no schema metadata) and none of their rows has"
+            " a valid created_at: there is no day to file them under; extract the window again",
+            {"input_count": sum(f.rows for f in files)},
+        )
+    undated_day = first_day.isoformat() if first_day is not None else None
+
+    def day_of(row: dict[str, Any]) -> str:
+        """A row's day: its creation day when the run accepts it, else the window's first day."""
+        created = row.get("created_at")
+        if isinstance(created, datetime) and rule.accepts(created):
+            return partition_of(created)
+        if undated_day is None:  # pragma: no cover - refused above
+            raise ValueError("a row without a usable creation time and no window to file it under")
+        return undated_day
+
     clean_uri = storage.join(output_uri, "clean")
     quarantine_uri = storage.join(output_uri, "quarantine")
     # A retried attempt starts from nothing rather than mixing its files with a failed attempt's.
@@ -187,14 +466,23 @@ def transform(raw_uri: str, output_uri: str) -> dict[str, Any]:
             yield batch
 
     started = time.perf_counter()
-    clean_out = PartitionedWriter(clean_uri, CLEAN_REVIEW, batch_size)
-    quarantine_out = PartitionedWriter(quarantine_uri, QUARANTINE_REVIEW, batch_size)
+    clean_out = PartitionedWriter(clean_uri, CLEAN_REVIEW, batch_size, day_of)
+    quarantine_out = PartitionedWriter(quarantine_uri, QUARANTINE_REVIEW, batch_size, day_of)
+    seeded: dict[str, Any] = {"days": [], "reviews": 0, "seconds": 0.0}
     with tempfile.TemporaryDirectory(prefix="transform-") as work_dir, ExitStack() as stack:
         stack.callback(quarantine_out.close)
         stack.callback(clean_out.close)
-        chain = stack.enter_context(ReviewChain(settings, work_dir))
+        chain = stack.enter_context(ReviewChain(settings, work_dir, window=window, now=now))
+        if chain.created_at != rule:
+            raise RuntimeError(
+                f"the chain checks creation times by {chain.created_at}, the writers by {rule}"
+            )
+        if first_day is not None and ingestion.dedup.window_days > 0:
+            seeded = seed_published_reviews(
+                chain.duplicates, lake_uri, first_day, ingestion.dedup.window_days, batch_size
+            )
         for batches, (clean, quarantined) in enumerate(
-            chain.run(counted(iter_raw_batches(raw_uri, batch_size))), start=1
+            chain.run(counted(iter_raw_batches(files, batch_size))), start=1
         ):
             clean_out.write(clean)
             quarantine_out.write(quarantined)
@@ -234,6 +522,13 @@ def transform(raw_uri: str, output_uri: str) -> dict[str, Any]:
         "pii_redactions_by_entity": dict(sorted(pii.items())),
         "languages": dict(sorted(languages.items())),
         "partitions": partitions,
+        "window": {
+            "start": window[0].isoformat() if window else None,
+            "end": window[1].isoformat() if window else None,
+            "named_by": "raw file metadata" if window else "earliest valid created_at",
+            "undated_rows_day": undated_day,  # where rows without a usable creation time went
+        },
+        "published_reviews_checked": seeded,
         "clean_uri": clean_uri,
         "quarantine_uri": quarantine_uri,
         "seconds": round(elapsed, 1),
@@ -244,11 +539,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = step_parser("Clean, screen and split raw reviews into clean and quarantine partitions.")
     parser.add_argument("--raw-uri", required=True, help="folder of raw review Parquet files")
     parser.add_argument("--output-uri", required=True, help="where the clean/ and quarantine/ partitions go")
+    parser.add_argument(
+        "--lake-uri",
+        default=None,
+        help="the lake whose published clean reviews of earlier days are checked for copies (default:"
+        " the settings' lake_uri)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_step(lambda args: transform(args.raw_uri, args.output_uri), build_parser(), argv)
+    return run_step(
+        lambda args: transform(args.raw_uri, args.output_uri, args.lake_uri), build_parser(), argv
+    )
 
 
 if __name__ == "__main__":
