@@ -15,13 +15,19 @@ leaves late writes time to land.
 | `validate` | Great Expectations suite; writes Data Docs; a failure stops the run before anything is published | heavy step |
 | `publish` | versions the partitions with DVC and commits them atomically into the lake | heavy step |
 | `announce` | emits the `reviews_clean` Asset event with the partition URIs and DVC version | worker |
-| `cleanup` | removes the run's scratch files once the data is published | worker |
+| `cleanup` | removes the run's scratch files once the data is published; deletes raw extracts and quarantine partitions past their retention (local lake) | worker |
 
 **Backfill**: trigger with *Backfill from* and *Backfill to* (dates, inclusive). Re-running a window
 replaces its partitions; nothing is duplicated.
 
-**Quarantine**: `<lake>/quarantine/reviews/dt=YYYY-MM-DD/` holds the raw record and its `reason`; fix the
-source and re-run the window to reprocess it.
+**Quarantine**: `<lake>/quarantine/reviews/dt=YYYY-MM-DD/` holds each rejected review's `reason` and
+`detail`, its ids and source fields, and its text only as `redacted_text` (cleaned, PII-redacted, at most
+`ingestion.max_clean_chars`; null when it was not readable text) and `raw_text_hmac` (HMAC-SHA256 of the
+raw text under the quarantine key): never the raw text. To reprocess, find the source rows by
+`review_id`, fix them and re-run the window; `python -m pipelines.ingestion.quarantine FILE` prints the
+hash of a text, to tell whether a source row still holds the quarantined text. Quarantine partitions
+expire after `ingestion.retention.quarantine_days`, raw extracts left by failed runs after `raw_days`;
+quarantine is not versioned in DVC.
 
 Heavy steps run as SageMaker Processing jobs in the `aws` profile and as subprocesses of the task
 environment in `local`; the logic lives in `src/pipelines/ingestion/`.
@@ -147,8 +153,12 @@ with DAG(
     @task(trigger_rule="none_failed")
     def cleanup(run_plan: dict) -> None:
         from pipelines.ingestion.report import remove_scratch
+        from pipelines.ingestion.retention import expire_ingestion_data
 
         remove_scratch(run_plan)
+        # Raw extracts left by failed runs and quarantine partitions past their retention (a local lake;
+        # the S3 lake's lifecycle rules do the same with the same days).
+        expire_ingestion_data(run_plan["lake_uri"], settings.ingestion.retention)
 
     run_plan = plan()
     announced = announce(run_plan)

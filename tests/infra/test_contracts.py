@@ -1,8 +1,10 @@
 """Where Terraform and the rest of the project must agree: the variables the aws profile reads, the
-thresholds the alarms use, the Airflow version, and the startup script that carries the variables."""
+thresholds the alarms use, the lake's retention days, the Airflow version, and the startup script that
+carries the variables."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -160,6 +162,78 @@ def test_thresholds_are_sane() -> None:
     assert t["vllm_p95_latency_s_max"] > 0
 
 
+# --- Retention -----------------------------------------------------------------------------------
+
+
+def _configured_retention(config: Path) -> dict[str, int]:
+    """`ingestion.retention` as the aws profile has it: the shared file, then the profile's overrides."""
+    shared = yaml.safe_load((config / "pipeline.yaml").read_text(encoding="utf-8"))
+    profile = yaml.safe_load((config / "profiles" / "aws.yaml").read_text(encoding="utf-8"))
+    return {**shared["ingestion"]["retention"], **(profile.get("ingestion") or {}).get("retention", {})}
+
+
+RETENTION_LOCALS = ("pipeline", "aws_profile", "retention")
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_environments_take_the_lake_retention_from_the_pipeline_config(environment: str) -> None:
+    root = TERRAFORM / "environments" / environment
+    found = locals_of(root)
+    for name, file in (("pipeline", "pipeline.yaml"), ("aws_profile", "profiles/aws.yaml")):
+        path = re.fullmatch(r'\$\{yamldecode\(file\("\$\{path\.root\}/(.+)"\)\)\}', found[name])
+        assert path, found[name]
+        assert (root / path.group(1)).resolve() == (REPO / "config" / file).resolve()
+    assert found["retention"] == (
+        "${merge(local.pipeline.ingestion.retention,try(local.aws_profile.ingestion.retention,{}))}"
+    )
+    platform = one(root, "module", name="platform")
+    assert attr(platform.body, "raw_retention_days") == "${local.retention.raw_days}"
+    assert attr(platform.body, "quarantine_retention_days") == "${local.retention.quarantine_days}"
+
+
+def _evaluate_retention(environment: str, workdir: Path, config: Path) -> dict[str, int]:
+    """The environment's own retention locals, evaluated by terraform against `config`."""
+    found = locals_of(TERRAFORM / "environments" / environment)
+    stack = workdir / "terraform" / "environments" / environment
+    stack.mkdir(parents=True)
+    shutil.copytree(config, workdir / "config")
+    body = "\n".join(f"  {name} = {found[name][2:-1]}" for name in RETENTION_LOCALS)
+    (stack / "main.tf").write_text(
+        f'locals {{\n{body}\n}}\noutput "retention" {{\n  value = local.retention\n}}\n', encoding="utf-8"
+    )
+    run_env = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1"}
+    for command in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        subprocess.run(["terraform", *command], cwd=stack, env=run_env, check=True, capture_output=True)
+    shown = subprocess.run(
+        ["terraform", "output", "-json", "retention"],
+        cwd=stack,
+        env=run_env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(shown)
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH")
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_terraform_computes_the_days_the_pipeline_reads(environment: str, tmp_path: Path) -> None:
+    config = REPO / "config"
+    retention = _evaluate_retention(environment, tmp_path / "as-is", config)
+    assert retention == _configured_retention(config)
+    assert set(retention) == {"raw_days", "quarantine_days"}
+
+    # An override in the aws profile reaches the bucket too.
+    changed = tmp_path / "changed-config"
+    shutil.copytree(config, changed)
+    profile = changed / "profiles" / "aws.yaml"
+    data = yaml.safe_load(profile.read_text(encoding="utf-8"))
+    data.setdefault("ingestion", {})["retention"] = {"raw_days": 3}
+    profile.write_text(yaml.safe_dump(data), encoding="utf-8")
+    overridden = _evaluate_retention(environment, tmp_path / "overridden", changed)
+    assert overridden == {**retention, "raw_days": 3} == _configured_retention(changed)
+
+
 # --- Versions ------------------------------------------------------------------------------------
 
 
@@ -168,3 +242,26 @@ def test_mwaa_runs_the_airflow_version_the_project_pins() -> None:
     pinned = re.search(r"^AIRFLOW_VERSION\s*:?=\s*(\S+)", makefile, re.MULTILINE).group(1)
     mwaa = one(MODULES / "mwaa", "resource", "aws_mwaa_environment")
     assert attr(mwaa.body, "airflow_version") == pinned
+
+
+def test_the_quarantine_key_secret_is_one_the_steps_role_may_read() -> None:
+    """The transform step reads the quarantine HMAC key itself (never from a job's environment): its
+    secret must sit under the steps' prefix that the jobs' role is allowed to read, and reach the profile."""
+    secret = one(MODULES / "sagemaker", "resource", "aws_secretsmanager_secret", "quarantine_hmac_key")
+    assert attr(secret.body, "name") == "${var.project}-${var.environment}/steps/quarantine-hmac-key"
+    readable = [
+        statement
+        for policy in find(MODULES / "sagemaker", "data", "aws_iam_policy_document")
+        for statement in policy.body.get("statement", [])
+        if attr(statement, "sid") == "StepSecrets"
+    ]
+    assert readable and "secretsmanager:GetSecretValue" in attr(readable[0], "actions")
+    assert any(
+        r.endswith(":secret:${var.project}-${var.environment}/steps/*")
+        for r in attr(readable[0], "resources")
+    )
+    assert (
+        _terraform_env()["LLMOPS_QUARANTINE_HMAC_SECRET_ID"]
+        == "${module.sagemaker.quarantine_hmac_secret_id}"
+    )
+    assert "LLMOPS_QUARANTINE_HMAC_SECRET_ID" in _profile_variables()

@@ -113,7 +113,34 @@ def test_data_buckets_all_take_the_kms_key() -> None:
 
 def test_raw_and_quarantine_data_expire() -> None:
     lake = one(MODULES / "storage", "module", name="lake")
-    assert set(attr(lake.body, "expire_prefixes")) == {"lake/raw/", "lake/staging/", "lake/quarantine/"}
+    assert attr(lake.body, "expire_prefixes") == {
+        "lake/raw/": "${var.raw_retention_days}",
+        "lake/staging/": "${var.staging_retention_days}",
+        "lake/quarantine/": "${var.quarantine_retention_days}",
+    }
+    # The storage module gets its days from the platform, which gets them from each environment
+    # (where they come from config/pipeline.yaml: tests/infra/test_contracts.py).
+    storage = one(MODULES / "platform", "module", name="storage")
+    for name in ("raw_retention_days", "quarantine_retention_days"):
+        assert attr(storage.body, name) == f"${{var.{name}}}"
+
+
+def test_each_expiring_prefix_gets_a_lifecycle_rule_that_also_drops_its_old_versions() -> None:
+    """One rule per prefix, expiring objects after the prefix's days. The buckets are versioned, so an
+    expired or deleted object would stay as a noncurrent version for the bucket-wide period (90 days):
+    the prefix's rule expires those sooner, and S3 honours the shorter of overlapping expirations."""
+    bucket = MODULES / "s3_bucket"
+    lifecycle = one(bucket, "resource", "aws_s3_bucket_lifecycle_configuration", "this")
+    [dynamic] = blocks(lifecycle.body, "dynamic")
+    rule = dynamic["rule"]
+    assert attr(rule, "for_each") == "${var.expire_prefixes}"
+    [content] = blocks(rule, "content")
+    assert attr(content, "status") == "Enabled"
+    assert attr(blocks(content, "filter")[0], "prefix") == "${rule.key}"
+    assert attr(blocks(content, "expiration")[0], "days") == "${rule.value}"
+    noncurrent = attr(blocks(content, "noncurrent_version_expiration")[0], "noncurrent_days")
+    assert noncurrent == "${var.expired_noncurrent_version_days}"
+    assert attr(one(bucket, "variable", name="expired_noncurrent_version_days").body, "default") == 1
 
 
 # --- IAM -----------------------------------------------------------------------------------------

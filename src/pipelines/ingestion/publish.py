@@ -6,14 +6,22 @@
 Nothing is published unless the validation result of exactly this staged run says it passed (exit code
 3 otherwise). Then, for every day of the run:
 
-1. the staged clean and quarantine partitions are versioned together in the DVC registry, as
-   `reviews/clean/dt=...` and `reviews/quarantine/dt=...`, in one commit with one tag for the run;
-2. each partition is committed into the lake at `<lake>/clean/reviews/dt=YYYY-MM-DD` and
-   `<lake>/quarantine/reviews/dt=YYYY-MM-DD` with a manifest naming its counts, run and DVC version.
+1. the staged clean partitions are versioned in the DVC registry, as `reviews/clean/dt=...`, in one
+   commit with one tag for the run;
+2. each clean and quarantine partition is committed into the lake at
+   `<lake>/clean/reviews/dt=YYYY-MM-DD` and `<lake>/quarantine/reviews/dt=YYYY-MM-DD` with a manifest
+   naming its counts, run and (clean only) DVC version.
 
-DVC comes first, so every partition a reader can see has a version to pin. A day with reviews on one
-side only gets an empty partition on the other, so re-running a window always replaces both sides and
-never leaves a stale one behind. Re-publishing the same data is idempotent: DVC returns the existing
+Only clean data is versioned. Neither side holds raw review text (clean rows are redacted, quarantine
+rows hold a redacted preview and a keyed hash of the raw text: `pipelines.ingestion.quarantine`), but
+quarantine is a review queue, not a dataset: its lake partitions expire after
+`ingestion.retention.quarantine_days` (S3 lifecycle rules in `aws`, `pipelines.ingestion.retention`
+locally), and a copy in the DVC remote, which is content-addressed and never expires, would outlive that
+retention. Nothing trains on quarantine, so nothing needs to pin a version of it.
+
+DVC comes first, so every clean partition a reader can see has a version to pin. A day with reviews on
+one side only gets an empty partition on the other, so re-running a window always replaces both sides
+and never leaves a stale one behind. Re-publishing the same data is idempotent: DVC returns the existing
 version and the lake commit replaces each partition whole. The staged data is copied, never moved, so a
 retried publish finds its input intact.
 """
@@ -47,6 +55,8 @@ SCHEMAS: dict[str, tuple[str, pa.Schema]] = {
 }
 PART_FILE = "part-00000.parquet"
 DATASET = "reviews"
+# The sides versioned in DVC (see the module docstring for why quarantine is not).
+VERSIONED = ("clean",)
 
 
 def schema_version(schema: pa.Schema) -> str:
@@ -107,7 +117,7 @@ def _stage_locally(staged_uri: str, kind: str, dt: str, local_dir: Path) -> int:
     return sum(pq.ParquetFile(path).metadata.num_rows for path in sorted(local_dir.rglob("*.parquet")))
 
 
-def _manifest(kind: str, dt: str, rows: int, run_id: str, version: DataVersion) -> dict[str, Any]:
+def _manifest(kind: str, dt: str, rows: int, run_id: str, version: DataVersion | None) -> dict[str, Any]:
     name, schema = SCHEMAS[kind]
     return {
         "dataset": f"{DATASET}/{kind}",
@@ -116,7 +126,9 @@ def _manifest(kind: str, dt: str, rows: int, run_id: str, version: DataVersion) 
         "run_id": run_id,
         "schema": name,
         "schema_version": schema_version(schema),
-        "dvc": {
+        "dvc": None
+        if version is None
+        else {
             "registry_url": version.registry_url,
             "path": version.path,
             "rev": version.rev,
@@ -162,7 +174,7 @@ def publish(
             f"{transform_result['clean_count']} clean, {transform_result['quarantine_count']} quarantined"
         )
         versions = registry.version_directories(
-            {registry_path(kind, dt): folder for (kind, dt), folder in local.items()},
+            {registry_path(kind, dt): folder for (kind, dt), folder in local.items() if kind in VERSIONED},
             name=name,
             message=message,
         )
@@ -175,7 +187,7 @@ def publish(
                 final = lake_partition_uri(lake_uri, kind, dt)
                 staging = storage.staging_uri(final)
                 storage.upload_dir(str(local[kind, dt]), staging)
-                version = by_path[registry_path(kind, dt)]
+                version = by_path[registry_path(kind, dt)] if kind in VERSIONED else None
                 storage.commit_partition(
                     staging, final, _manifest(kind, dt, counts[kind, dt], run_id, version)
                 )

@@ -41,7 +41,7 @@ def run_report(run_plan: dict[str, Any]) -> dict[str, Any]:
 
 def remove_scratch(run_plan: dict[str, Any]) -> None:
     """Delete the raw extract and the staged data; keep the small result files for audit. The raw extract
-    holds unredacted text, so it must not outlive the run (quarantined records keep theirs in the
-    quarantine partition)."""
+    holds unredacted text, so it must not outlive the run (quarantine rows keep only a redacted
+    preview and a keyed hash of it: `pipelines.ingestion.quarantine`)."""
     for key in ("raw_uri", "staged_uri"):
         storage.remove(run_plan[key])

@@ -22,6 +22,11 @@ locals {
   environment = "prod"
   # The thresholds the Python gates read; the alarms take the `monitoring:` section.
   thresholds = yamldecode(file("${path.root}/../../../config/thresholds.yaml"))
+  # How long the lake keeps raw extracts and quarantine: `ingestion.retention` of the pipeline config,
+  # with the aws profile's overrides, the days the pipeline itself reads.
+  pipeline    = yamldecode(file("${path.root}/../../../config/pipeline.yaml"))
+  aws_profile = yamldecode(file("${path.root}/../../../config/profiles/aws.yaml"))
+  retention   = merge(local.pipeline.ingestion.retention, try(local.aws_profile.ingestion.retention, {}))
 }
 
 provider "aws" {
@@ -53,9 +58,9 @@ module "platform" {
   bedrock_model_ids     = ["amazon.titan-embed-text-v2:0"]
 
   log_retention_days                = 365
-  raw_retention_days                = 14
+  raw_retention_days                = local.retention.raw_days
   staging_retention_days            = 7
-  quarantine_retention_days         = 90
+  quarantine_retention_days         = local.retention.quarantine_days
   noncurrent_version_retention_days = 90
 
   mwaa_environment_class = "mw1.medium"

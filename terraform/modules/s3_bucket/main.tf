@@ -101,6 +101,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       expiration {
         days = rule.value
       }
+      # The bucket is versioned: expiring (or deleting) an object keeps its data as a noncurrent
+      # version, which would otherwise live on for noncurrent_version_retention_days. S3 honours the
+      # shorter of two overlapping expirations.
+      noncurrent_version_expiration {
+        noncurrent_days = var.expired_noncurrent_version_days
+      }
     }
   }
 

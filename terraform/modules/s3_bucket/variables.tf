@@ -23,3 +23,9 @@ variable "expire_prefixes" {
   type        = map(number)
   default     = {}
 }
+
+variable "expired_noncurrent_version_days" {
+  description = "Days an overwritten, deleted or expired object version under an expire_prefixes prefix is kept (what expires must not live on as an old version)."
+  type        = number
+  default     = 1
+}

@@ -25,6 +25,19 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
+# The key of the keyed hash that lets a quarantine row be matched to its source row without holding its
+# raw text (ingestion.quarantine in config/). Terraform creates the secret empty under the steps' prefix,
+# which the jobs' role reads (StepSecrets below); an operator puts the key once
+# (`aws secretsmanager put-secret-value --secret-string "$(openssl rand -hex 32)"`). The transform step
+# reads it itself, so the key is never in a job's environment or description.
+resource "aws_secretsmanager_secret" "quarantine_hmac_key" {
+  #checkov:skip=CKV2_AWS_57: rotating the key would change every stored hash; it is long-lived by design
+  name                    = "${var.project}-${var.environment}/steps/quarantine-hmac-key"
+  description             = "HMAC key of raw review texts in quarantine rows (${var.project} ${var.environment})"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 30
+}
+
 # Images are tagged with the commit of their inputs; untagged layers and old tags are cleaned up.
 resource "aws_ecr_lifecycle_policy" "this" {
   for_each   = aws_ecr_repository.this

@@ -23,3 +23,8 @@ output "mlflow_tracking_uri" {
 output "mlflow_client_policy_arn" {
   value = aws_iam_policy.mlflow_client.arn
 }
+
+output "quarantine_hmac_secret_id" {
+  description = "Secrets Manager secret holding the quarantine HMAC key (the transform step reads it)."
+  value       = aws_secretsmanager_secret.quarantine_hmac_key.name
+}

@@ -16,7 +16,10 @@ module "lake" {
   access_log_bucket                 = aws_s3_bucket.logs.id
   noncurrent_version_retention_days = var.noncurrent_version_retention_days
   # Raw extracts hold unredacted review text, so they go first; staging is the scratch space of runs
-  # that stopped before their commit; quarantine is kept long enough to review and reprocess.
+  # that stopped before their commit; quarantine (redacted previews and keyed hashes, never versioned
+  # in DVC) is kept long enough to review and reprocess. The raw and quarantine days are
+  # `ingestion.retention` of config/pipeline.yaml (terraform/environments/*/main.tf), which the local
+  # lake's cleanup reads too (pipelines.ingestion.retention).
   expire_prefixes = {
     "lake/raw/"        = var.raw_retention_days
     "lake/staging/"    = var.staging_retention_days

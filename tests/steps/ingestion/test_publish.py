@@ -1,4 +1,5 @@
-"""Publishing: DVC versions of the staged partitions, then an atomic, idempotent commit into the lake."""
+"""Publishing: DVC versions of the staged clean partitions, then an atomic, idempotent commit of both sides
+into the lake; quarantine is never versioned."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from common import storage
 from common.data_versioning import DataRegistry
+from common.ids import stable_hash
 from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_OK, EXIT_QUALITY_GATE
@@ -45,8 +47,12 @@ def quarantine_row(review_id: str, dt: str) -> dict[str, Any]:
         "reason": "spam",
         "detail": "matched a spam pattern",
         "star_rating": "5",
-        "review_text": "BUY NOW",
+        "redacted_text": "BUY NOW, mail <EMAIL_ADDRESS>",
+        "raw_text_hmac": stable_hash(review_id, length=64),
+        "raw_text_chars": 29,
         "text_type": "str",
+        "language": None,
+        "pii_entities": ["EMAIL_ADDRESS"],
         "created_at": datetime.fromisoformat(dt).replace(hour=10, tzinfo=UTC),
         "helpful_votes": 0,
         "verified_purchase": False,
@@ -132,12 +138,14 @@ def test_a_staged_run_lands_in_the_lake_with_manifests_and_dvc_versions(
     assert empty.num_rows == 0 and empty.schema.equals(QUARANTINE_REVIEW)
 
     dvc = result["dvc"]
-    assert sorted(dvc["paths"]) == sorted(
-        f"reviews/{k}/dt={d}" for k in ("clean", "quarantine") for d in (DAY1, DAY2)
-    )
+    assert sorted(dvc["paths"]) == [f"reviews/clean/dt={d}" for d in (DAY1, DAY2)]
     assert dvc["tag"].startswith(f"reviews/dt={DAY1}_{DAY2}/")
     bare = tmp_path / "dvc" / "registry.git"
     assert git(bare, "rev-parse", f"{dvc['tag']}^{{commit}}").strip() == dvc["rev"]
+    # Quarantine is a review queue that expires: nothing of it is in the registry, which never forgets.
+    tracked = git(bare, "ls-tree", "-r", "--name-only", dvc["rev"]).split()
+    assert any(p.startswith("reviews/clean/") for p in tracked)
+    assert not [p for p in tracked if "quarantine" in p]
 
     for partition in result["partitions"]:
         for kind in ("clean", "quarantine"):
@@ -146,15 +154,20 @@ def test_a_staged_run_lands_in_the_lake_with_manifests_and_dvc_versions(
             assert manifest["row_count"] == partition[f"{kind}_count"]
             assert manifest["run_id"] == "run-1" and manifest["dt"] == partition["dt"]
             assert manifest["schema_version"] == publish.schema_version(publish.SCHEMAS[kind][1])
+            assert manifest["files"] == ["part-00000.parquet"]
+            if kind == "quarantine":
+                assert manifest["dvc"] is None
+                continue
             assert manifest["dvc"]["rev"] == dvc["rev"] and manifest["dvc"]["tag"] == dvc["tag"]
             assert manifest["dvc"]["path"] == f"reviews/{kind}/dt={partition['dt']}"
-            assert manifest["files"] == ["part-00000.parquet"]
             # The lake holds exactly the bytes DVC versioned.
             fetched = registry.fetch(
                 manifest["dvc"]["path"], manifest["dvc"]["rev"], tmp_path / "f" / kind / uri[-13:]
             )
             lake_file = Path(storage.local_path(uri)) / "part-00000.parquet"
             assert (fetched / "part-00000.parquet").read_bytes() == lake_file.read_bytes()
+    quarantined = pq.read_table(lake / "quarantine" / "reviews" / f"dt={DAY1}").to_pylist()
+    assert [row["redacted_text"] for row in quarantined] == ["BUY NOW, mail <EMAIL_ADDRESS>"]
 
     assert storage.exists(staged_uri + f"/clean/dt={DAY1}/part-00000.parquet")  # copied, not moved
     assert not list(lake.rglob("_staging-*"))
