@@ -16,6 +16,7 @@ import ast
 import json
 import os
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -99,6 +100,10 @@ class LanguageSettings(BaseModel):
     min_chars: int = 20
     min_confidence: float = 0.80
     seed: int = 0
+    # Votes for an outside language count for the best configured one when the text is at most this
+    # much less likely in it (log-likelihood under langdetect's profiles, nats): a prior for the set.
+    # None: no folding.
+    fold_margin_nats: float | None = Field(8.0, ge=0.0)
 
 
 class DedupSettings(BaseModel):
@@ -107,15 +112,19 @@ class DedupSettings(BaseModel):
     bands: int = 16
     max_candidates: int = 32  # LSH candidates verified per review, most band matches first
     state_cache_mib: int = 16  # page cache of the on-disk duplicate state (SQLite)
+    # Ingestion: days of published clean reviews before a window that its reviews are checked against
+    # (0: only the window itself). Unused by decontamination.
+    window_days: int = Field(default=30, ge=0)
 
 
 class PiiSettings(BaseModel):
     entities: list[str]
     spacy_models: dict[str, str] = Field(default_factory=dict)
+    # Countries whose national phone formats are read in every review (a German number turns up in a
+    # Dutch review too); numbers written with + or 00 are read for any country.
     phone_regions: list[str] = Field(
         default_factory=lambda: ["US", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "ES", "IT", "NL"]
     )
-    phone_leniency: int = 2  # python-phonenumbers Leniency: 0 POSSIBLE .. 3 EXACT_GROUPING
 
 
 class ToxicitySettings(BaseModel):
@@ -131,6 +140,26 @@ class PatternFileSettings(BaseModel):
     patterns_file: str
 
 
+class QuarantineSettings(BaseModel):
+    """The key of the HMAC that lets a quarantine row be matched to its source row without holding its
+    raw text. The hash must stay stable across runs, so the key is a long-lived secret, never derived."""
+
+    # The variable holding the key (at least 32 characters). Step runners pass on LLMOPS_* variables only.
+    hash_key_env: str = "LLMOPS_QUARANTINE_HMAC_KEY"
+    # When the variable is unset: a Secrets Manager secret id the step reads with its own role (aws) ...
+    hash_key_secret: str | None = None
+    # ... or a key file, generated once (local). With neither, the variable is required.
+    hash_key_file: str | None = None
+
+
+class RetentionSettings(BaseModel):
+    """Days ingestion data that may hold personal data is kept, counted from when it was written; S3
+    lifecycle rules of the lake bucket take the same values (terraform/environments/*/main.tf)."""
+
+    raw_days: int = Field(default=14, ge=1)  # raw extracts (unredacted text) of runs that did not clean up
+    quarantine_days: int = Field(default=90, ge=1)  # published quarantine partitions
+
+
 class IngestionSettings(BaseModel):
     languages: list[str]
     extract_batch_rows: int = 5000
@@ -139,12 +168,18 @@ class IngestionSettings(BaseModel):
     max_clean_chars: int = 5000
     min_words: int = 5
     min_letter_share: float = 0.4  # letters among non-punctuation, non-emoji characters; below: garbled
+    earliest_created_at: date = date(1995, 1, 1)  # older creation times are invalid_created_at
+    future_tolerance_hours: float = 24.0  # creation times later than processing time + this: invalid
+    max_review_id_chars: int = 128  # longer (normalised) review ids are invalid_review_id
+    max_product_id_chars: int = 128  # longer (normalised) product ids are invalid_product_id
     language: LanguageSettings = LanguageSettings()
     dedup: DedupSettings = DedupSettings()
     pii: PiiSettings
     toxicity: ToxicitySettings = ToxicitySettings()
     injection: PatternFileSettings
     spam: PatternFileSettings
+    quarantine: QuarantineSettings = QuarantineSettings()
+    retention: RetentionSettings = RetentionSettings()
 
 
 class TrackingSettings(BaseModel):
@@ -439,6 +474,7 @@ class IngestionThresholds(BaseModel):
     toxicity_quarantine: float
     max_quarantine_rate: float
     min_clean_rows: int = 1
+    injection_false_positive_rate_max: float = 0.005  # of real reviews, held by the injection screen's test
 
 
 class EmbeddingThresholds(BaseModel):

@@ -3,12 +3,18 @@
 Checks run cheapest first, and a record stops at the first one it fails, with that check's reason code
 (`common.schemas.QUARANTINE_REASONS`, in the order below):
 
-1. structure: id, duplicate or conflicting id, product, rating, text type, empty text, raw length
-   (before any parsing, so a megabyte of junk costs a `len`);
-2. cleaning: markup, mojibake, invisible characters, whitespace; then empty, too long or garbled;
-3. noise: too few words, spam, exact and near duplicates of earlier reviews of the run;
-4. language: unknown or outside the configured set (langdetect only runs on what survived so far);
-5. prompt injection;
+1. structure: encoding, id (NFC, trimmed, no control or whitespace characters, bounded length), creation
+   time, duplicate or conflicting id (case-insensitive, and against ids published for earlier days),
+   product, rating, text type, empty text, raw length (before any parsing, so a megabyte of junk costs
+   a `len`); `pipelines.ingestion.validity` has the rules;
+2. cleaning: markup, mojibake, invisible characters, whitespace; then empty or too long;
+3. prompt injection (before anything reads the content: a disguised attack also looks garbled or
+   foreign, and its reason must say attack);
+4. content: garbled, without any letter (`no_words`), or mostly in a script no configured language is
+   written in (`unsupported_language` at once: Japanese or Thai have no spaces for the word count);
+   too few words, spam, exact and near duplicates of earlier reviews of the run, or of reviews
+   published for the days before it once the caller has added those (`DuplicateIndex.add_published`);
+5. language: unknown or outside the configured set (langdetect only runs on what survived so far);
 6. PII redaction (nothing is quarantined for PII: it is replaced by typed placeholders);
 7. toxicity, scored by the model for a whole processing batch at once.
 
@@ -25,17 +31,20 @@ import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from common.ids import content_hash, stable_hash
 from common.settings import Settings
-from pipelines.ingestion.cleaning import clean_text, garbled_detail, looks_like_markup
+from pipelines.ingestion.cleaning import clean_text, garbled_detail, looks_like_markup, no_words_detail
 from pipelines.ingestion.injection import InjectionScreen
 from pipelines.ingestion.language import UNKNOWN, LanguageDetector
 from pipelines.ingestion.noise import DuplicateIndex, SpamFilter, count_words
 from pipelines.ingestion.pii import PiiRedactor
+from pipelines.ingestion.quarantine import QuarantineRedactor, QuarantineText
 from pipelines.ingestion.toxicity import ToxicityScorer
+from pipelines.ingestion.validity import CreatedAtRule, encoding_problem, id_key, id_problem, normalize_id
 
 # "5" and "5.0" are ratings; "4.5", "five", "N/A", "0" and "6" are not.
 _STAR_RATING = re.compile(r"^\s*([1-5])(?:\.0*)?\s*$")
@@ -64,6 +73,14 @@ class _Survivor:
 
 
 @dataclass
+class _Progress:
+    """How far a record got through steps 1-6: what its quarantine row can show of it."""
+
+    text: str | None = None  # cleaned, not yet redacted
+    language: str | None = None
+
+
+@dataclass
 class _Screened:
     """One processing batch after steps 1-6."""
 
@@ -89,15 +106,17 @@ def raw_content_hash(record: dict[str, Any]) -> str:
     )
 
 
-def quarantine_row(record: dict[str, Any], reason: str, detail: str) -> dict[str, Any]:
-    """A quarantine record keeps the raw values so that a data engineer can reprocess it."""
+def quarantine_row(record: dict[str, Any], reason: str, detail: str, text: QuarantineText) -> dict[str, Any]:
+    """A quarantine record keeps the source's ids and fields, so that a data engineer can find the source
+    row and reprocess it, but never its raw text: `text` is its redacted preview and keyed hash
+    (`pipelines.ingestion.quarantine`)."""
     return {
         "review_id": record.get("review_id"),
         "product_id": record.get("product_id"),
         "reason": reason,
         "detail": detail,
         "star_rating": record.get("star_rating"),
-        "review_text": record.get("review_text"),
+        **text.columns(),
         "text_type": record.get("text_type"),
         "created_at": record.get("created_at"),
         "helpful_votes": record.get("helpful_votes"),
@@ -108,9 +127,11 @@ def quarantine_row(record: dict[str, Any], reason: str, detail: str) -> dict[str
 class ReviewChain:
     """Turns raw review records (dicts of `common.schemas.RAW_REVIEW`) into clean and quarantine rows.
 
-    One chain is one run: duplicates are detected against everything it has seen since it was built.
-    `redactor` and `scorer` may be passed in to share loaded models between chains (tests, benchmarks);
-    by default they are built from the settings.
+    One chain is one run: duplicates are detected against everything it has seen since it was built,
+    and the published reviews its caller adds to `duplicates` first. `window` ([start, end) of the
+    extract) and `now` (the processing time) bound the creation times it accepts. `redactor` and
+    `scorer` may be passed in to share loaded models between chains (tests, benchmarks); by default they
+    are built from the settings.
     """
 
     def __init__(
@@ -120,9 +141,14 @@ class ReviewChain:
         *,
         redactor: PiiRedactor | None = None,
         scorer: ToxicityScorer | None = None,
+        window: tuple[datetime, datetime] | None = None,
+        now: datetime | None = None,
     ) -> None:
         ingestion = settings.ingestion
         self.ingestion = ingestion
+        self.created_at = CreatedAtRule.build(
+            ingestion.earliest_created_at, ingestion.future_tolerance_hours, now or datetime.now(UTC), window
+        )
         self.toxicity_threshold = settings.thresholds.ingestion.toxicity_quarantine
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -131,13 +157,9 @@ class ReviewChain:
         self.duplicates = DuplicateIndex(state, ingestion.dedup)
         self.spam = SpamFilter.from_file(settings.resolve_path(ingestion.spam.patterns_file))
         self.injection = InjectionScreen.from_file(settings.resolve_path(ingestion.injection.patterns_file))
-        self.language = LanguageDetector(
-            ingestion.languages,
-            ingestion.language.min_chars,
-            ingestion.language.min_confidence,
-            ingestion.language.seed,
-        )
+        self.language = LanguageDetector.from_settings(ingestion)
         self.pii = redactor or PiiRedactor.from_settings(ingestion)
+        self.quarantine = QuarantineRedactor.from_settings(ingestion, self.pii)
         self.toxicity = scorer or ToxicityScorer.from_settings(ingestion)
         # torch, transformers, presidio and langdetect's profiles are hundreds of thousands of objects
         # that live as long as the process, while the chain allocates millions of short-lived ones
@@ -148,18 +170,33 @@ class ReviewChain:
 
     # --- steps 1-6, one record at a time -----------------------------------------------------------
 
-    def _screen(self, record: dict[str, Any]) -> tuple[str, str, int, list[str]]:
-        """Steps 1-6 for one record: (redacted text, language, star rating, PII types), or `Rejected`."""
+    def _screen(self, record: dict[str, Any], progress: _Progress) -> tuple[str, str, int, list[str]]:
+        """Steps 1-6 for one record: (redacted text, language, star rating, PII types), or `Rejected`;
+        `progress` records the cleaned text and language as soon as they are known."""
         ingestion = self.ingestion
+        problem = encoding_problem(record)
+        if problem is not None:
+            raise Rejected("invalid_encoding", problem)
         review_id = record.get("review_id")
-        if review_id is None or not str(review_id).strip():
+        review_id = "" if review_id is None else normalize_id(review_id)
+        if not review_id:
             raise Rejected("missing_review_id", "review_id is null or blank")
-        verdict = self.duplicates.check_review_id(str(review_id), raw_content_hash(record))
+        problem = id_problem("review_id", review_id, ingestion.max_review_id_chars)
+        if problem is not None:
+            raise Rejected("invalid_review_id", problem)
+        problem = self.created_at.problem(record.get("created_at"), record.get("created_at_text"))
+        if problem is not None:
+            raise Rejected("invalid_created_at", problem)
+        verdict = self.duplicates.check_review_id(id_key(review_id), raw_content_hash(record))
         if verdict is not None:
             raise Rejected(*verdict)
         product_id = record.get("product_id")
-        if product_id is None or not str(product_id).strip():
+        product_id = "" if product_id is None else normalize_id(product_id)
+        if not product_id:
             raise Rejected("missing_product_id", "product_id is null or blank")
+        problem = id_problem("product_id", product_id, ingestion.max_product_id_chars)
+        if problem is not None:
+            raise Rejected("invalid_product_id", problem)
         star_rating = parse_star_rating(record.get("star_rating"))
         if star_rating is None:
             raise Rejected("invalid_star_rating", f"star_rating {record.get('star_rating')!r} is not 1..5")
@@ -173,15 +210,32 @@ class ReviewChain:
             raise Rejected("text_too_long", f"raw text of {len(raw)} characters > {ingestion.max_raw_chars}")
 
         text = clean_text(raw)
+        progress.text = text
         if not text:
             raise Rejected("empty_after_cleaning", "nothing readable is left after cleaning")
         if len(text) > ingestion.max_clean_chars:
             raise Rejected(
                 "text_too_long", f"cleaned text of {len(text)} characters > {ingestion.max_clean_chars}"
             )
+        # The screen runs before the checks that read the text's content: a disguised attack (hex, dotted
+        # letters, look-alike letters) also reads as garbled or foreign, and its reason must name the attack.
+        # Markup is stripped before the screen, so tags such as `</review>` are looked for in the raw text.
+        # The finding also names the normalisation that revealed it ("... (after leetspeak folding)").
+        finding = self.injection.find(text)
+        if finding is None and looks_like_markup(raw):
+            finding = self.injection.find(raw)
+        if finding is not None:
+            raise Rejected("prompt_injection", f"matches injection pattern {finding}")
         garbled = garbled_detail(text, ingestion.min_letter_share)
         if garbled is not None:
             raise Rejected("garbled_text", garbled)
+        no_words = no_words_detail(text)
+        if no_words is not None:
+            raise Rejected("no_words", no_words)
+        # Japanese, Chinese, Thai ... have no spaces for the word count to see: the script decides first.
+        script = self.language.foreign_script(text)
+        if script is not None:
+            raise Rejected("unsupported_language", script)
 
         words = count_words(text)
         if words < ingestion.min_words:
@@ -189,11 +243,12 @@ class ReviewChain:
         spam = self.spam.match(text)
         if spam is not None:
             raise Rejected("spam", f"matches spam pattern {spam}")
-        verdict = self.duplicates.check_text(str(review_id), text)
+        verdict = self.duplicates.check_text(review_id, text)
         if verdict is not None:
             raise Rejected(*verdict)
 
         detection = self.language.detect_with_confidence(text)
+        progress.language = detection.language
         if detection.language == UNKNOWN:
             if detection.candidate is None:
                 raise Rejected("unknown_language", "too little text to identify a language")
@@ -207,24 +262,21 @@ class ReviewChain:
                 "unsupported_language", f"detected {detection.language} ({detection.probability:.2f})"
             )
 
-        # Markup is stripped before the screen, so tags such as `</review>` are looked for in the raw text.
-        pattern = self.injection.match(text)
-        if pattern is None and looks_like_markup(raw):
-            pattern = self.injection.match(raw)
-        if pattern is not None:
-            raise Rejected("prompt_injection", f"matches injection pattern {pattern}")
-
         redacted, entities = self.pii.redact(text, detection.language)
         return redacted, detection.language, star_rating, entities
 
     def _screen_batch(self, records: list[dict[str, Any]]) -> _Screened:
         screened = _Screened()
         for position, record in enumerate(records):
+            progress = _Progress()
             try:
-                text, language, star_rating, entities = self._screen(record)
+                text, language, star_rating, entities = self._screen(record, progress)
             except Rejected as rejected:
+                preview = self.quarantine.describe(
+                    record.get("review_text"), cleaned=progress.text, language=progress.language
+                )
                 screened.quarantined.append(
-                    (position, quarantine_row(record, rejected.reason, rejected.detail))
+                    (position, quarantine_row(record, rejected.reason, rejected.detail, preview))
                 )
                 continue
             screened.survivors.append(_Survivor(position, record, text, language, star_rating, entities))
@@ -251,12 +303,17 @@ class ReviewChain:
             record = survivor.record
             if score >= self.toxicity_threshold:
                 detail = f"toxicity score {score:.3f} >= {self.toxicity_threshold:.2f}"
-                quarantined.append((survivor.position, quarantine_row(record, "toxic", detail)))
+                preview = self.quarantine.describe(
+                    record.get("review_text"),
+                    language=survivor.language,
+                    redacted=(survivor.text, survivor.pii_entities),
+                )
+                quarantined.append((survivor.position, quarantine_row(record, "toxic", detail, preview)))
                 continue
             clean.append(
                 {
-                    "review_id": record["review_id"],
-                    "product_id": record["product_id"],
+                    "review_id": normalize_id(record["review_id"]),  # as checked in `_screen`
+                    "product_id": normalize_id(record["product_id"]),
                     "star_rating": survivor.star_rating,
                     "cleaned_text": survivor.text,
                     "language": survivor.language,

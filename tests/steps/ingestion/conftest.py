@@ -59,14 +59,17 @@ def sample_reviews() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
-def chain_settings(tiny_toxicity_checkpoint: Path) -> Settings:
+def chain_settings(tiny_toxicity_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = load_settings("local")
     toxicity = settings.ingestion.toxicity.model_copy(
         update={"checkpoints": {"default": str(tiny_toxicity_checkpoint)}, "quantize_int8": False}
     )
-    return settings.model_copy(
-        update={"ingestion": settings.ingestion.model_copy(update={"toxicity": toxicity})}
+    # The quarantine HMAC key is generated for the tests, not in the developer's data folder.
+    quarantine = settings.ingestion.quarantine.model_copy(
+        update={"hash_key_file": str(tmp_path_factory.mktemp("secrets") / "quarantine-hmac.key")}
     )
+    ingestion = settings.ingestion.model_copy(update={"toxicity": toxicity, "quarantine": quarantine})
+    return settings.model_copy(update={"ingestion": ingestion})
 
 
 @pytest.fixture(scope="session")

@@ -299,8 +299,7 @@ def test_the_literal_guards_never_hide_a_match(screen, settings):
 @pytest.mark.skipif(not MARC.is_file(), reason=f"real reviews not available at {MARC}")
 def test_false_positive_rate_on_real_reviews(screen):
     # All 30,000 MARC reviews (de, en, es, fr, ja, zh): a few seconds.
-    thresholds = yaml.safe_load((REPO / "config" / "thresholds.yaml").read_text(encoding="utf-8"))
-    max_rate = thresholds["ingestion"]["injection_false_positive_rate_max"]
+    max_rate = load_settings("local").thresholds.ingestion.injection_false_positive_rate_max
     with MARC.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     hits = [

@@ -4,16 +4,20 @@ model): every bad input ends in quarantine with its reason, every good one as a 
 from __future__ import annotations
 
 import statistics
+from datetime import UTC, datetime
 from typing import Any
 
 import ftfy.bad_codecs  # noqa: F401 - registers "sloppy-windows-1252"
 import pytest
 
 import pipelines.ingestion.chain as chain_module
+import pipelines.ingestion.quarantine as quarantine_module
 from common.ids import content_hash
 from common.schemas import QUARANTINE_REASONS
 from common.settings import Settings
 from pipelines.ingestion.chain import parse_star_rating
+from pipelines.ingestion.cleaning import clean_text
+from pipelines.ingestion.quarantine import load_hash_key, raw_text_hmac
 
 GRINDER = (
     "I bought this coffee grinder three months ago to replace an old blade model. The burrs are steel, "
@@ -65,6 +69,15 @@ def test_every_bad_input_is_quarantined_with_its_reason(
         ({**first, "review_text": sample_reviews["en"][1]}, "conflicting_review_id"),
         (raw_review(product_id=None), "missing_product_id"),
         (raw_review(product_id=""), "missing_product_id"),
+        # Per-record validity (pipelines.ingestion.validity; more in test_validity.py)
+        (raw_review(review_id="r-bad-\udcff"), "invalid_encoding"),
+        (raw_review(encoding_errors={"review_text": "invalid UTF-8 (bytes ff at 3)"}), "invalid_encoding"),
+        (raw_review(review_id="r-77\nr-78"), "invalid_review_id"),
+        (raw_review(review_id="r" * 5000), "invalid_review_id"),
+        (raw_review(created_at=None), "invalid_created_at"),
+        (raw_review(created_at=datetime(1900, 1, 1, tzinfo=UTC)), "invalid_created_at"),
+        (raw_review(product_id="p\x00-1"), "invalid_product_id"),
+        ({**first, "review_id": f" {first['review_id'].upper()} "}, "duplicate_review_id"),  # same id
         *[(raw_review(star_rating=value), "invalid_star_rating") for value in BAD_RATINGS],
         (raw_review(12345), "invalid_text_type"),
         (raw_review(b"bytes from a client"), "invalid_text_type"),
@@ -77,6 +90,8 @@ def test_every_bad_input_is_quarantined_with_its_reason(
         (raw_review("\u200b\u200b\ufeff\u2060"), "empty_after_cleaning"),
         (raw_review("Gr\ufffd\ufffde passt nicht, Qualit\ufffdt schlecht"), "garbled_text"),
         (raw_review("#### $$$$ %%%% &&&& **** ab"), "garbled_text"),
+        (raw_review("👍👍👍 10/10 🔥🔥"), "no_words"),
+        (raw_review("12345 678 90"), "no_words"),
         (raw_review("Great product, love it!"), "too_short"),
         (raw_review("Best deals on watches: use code SAVE20 at checkout for twenty percent off"), "spam"),
         (raw_review(sample_reviews["de"][0].upper()), "duplicate_text"),
@@ -91,14 +106,18 @@ def test_every_bad_input_is_quarantined_with_its_reason(
     ]  # fmt: skip
     records = [*good, *(record for record, _ in cases)]
     clean, quarantined = run_chain(make_chain(with_threshold(chain_settings, NEVER_TOXIC)), records)
+    key = load_hash_key(chain_settings.ingestion.quarantine)
 
     assert [r["review_id"] for r in clean] == [r["review_id"] for r in good]  # input order
     assert [row["reason"] for row in quarantined] == [reason for _, reason in cases]
     assert set(QUARANTINE_REASONS) - {row["reason"] for row in quarantined} == {"toxic"}
     for (record, _), row in zip(cases, quarantined, strict=True):
         assert row["detail"]
-        # Quarantine keeps what the source sent, for reprocessing.
-        assert row["review_text"] == record["review_text"]
+        # Quarantine keeps what the source sent, for reprocessing, but the text only as a keyed hash
+        # (its redacted preview is tested in test_quarantine.py).
+        assert "review_text" not in row
+        assert row["raw_text_hmac"] == raw_text_hmac(key, record["review_text"])
+        assert (row["raw_text_hmac"] is None) == (record["review_text"] is None)
         assert row["star_rating"] == record["star_rating"]
         assert row["text_type"] == record["text_type"]
         assert row["created_at"] == record["created_at"]
@@ -120,10 +139,21 @@ def test_a_huge_review_is_rejected_before_any_parsing(make_chain, chain_settings
     def must_not_run(text: str) -> str:
         raise AssertionError("a text over max_raw_chars reached the cleaning")
 
+    previewed: list[int] = []
+
+    def preview_cleaning(text: str) -> str:
+        previewed.append(len(text))
+        return clean_text(text)
+
     monkeypatch.setattr(chain_module, "clean_text", must_not_run)
+    monkeypatch.setattr(quarantine_module, "clean_text", preview_cleaning)
     huge = "<p>" + "Ã©🙂 " * 400_000 + "</p>"
     clean, quarantined = run_chain(chain, [raw_review(huge)])
     assert clean == [] and quarantined[0]["reason"] == "text_too_long"
+    # Only the quarantine preview cleans anything, and only a bounded prefix of the text.
+    max_clean_chars = chain_settings.ingestion.max_clean_chars
+    assert len(previewed) == 1 and previewed[0] <= 5 * max_clean_chars < len(huge)
+    assert quarantined[0]["raw_text_chars"] == len(huge)
 
 
 def test_clean_rows_are_repaired_redacted_and_typed(make_chain, chain_settings, raw_review, sample_reviews):
