@@ -111,10 +111,19 @@ _NOT_PHONE_WORDS = (
 _CONTEXT = re.compile(rf"\b(?:(?P<phone>{_PHONE_WORDS})|(?P<other>{_NOT_PHONE_WORDS}))\b", re.IGNORECASE)
 
 
+# Where a sentence ends: a context word before it speaks of something else ("... een L bestellen. Mijn
+# nummer is +32 ..." orders a size, then gives a phone number). An abbreviation right before the number
+# ("Ref. 0301234567", "Tel. 0151 ...") is no sentence end: a new sentence starts with a word.
+_SENTENCE_END = re.compile(r"[.!?;]\s+(?=[^\W\d_])|\n")
+
+
 def _context(text: str, start: int) -> str | None:
-    """`phone`, `other` or None: the kind of the context word nearest before `start`."""
+    """`phone`, `other` or None: the kind of the context word nearest before `start`, in its sentence."""
+    window_start = max(0, start - _CONTEXT_WINDOW)
+    for end in _SENTENCE_END.finditer(text, window_start, start):
+        window_start = end.end()
     kind = None
-    for match in _CONTEXT.finditer(text, max(0, start - _CONTEXT_WINDOW), start):
+    for match in _CONTEXT.finditer(text, window_start, start):
         kind = match.lastgroup
     return kind
 

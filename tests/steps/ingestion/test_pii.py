@@ -454,6 +454,17 @@ def test_a_digit_run_without_separators_is_a_phone_number_after_a_phone_word(
     assert redactor.redact(f"Nummer {number} ok", language) == (f"Nummer {number} ok", [])
 
 
+def test_an_order_word_of_an_earlier_sentence_does_not_hide_a_phone_number(redactor):
+    """The word before a number decides only within its sentence: ordering a size is not an order number."""
+    text = "Valt klein, ik moest een L bestellen. Mijn nummer is +32 (0)498 52 30 41 als de verkoper belt."
+    assert redactor.redact(text, "nl") == (
+        "Valt klein, ik moest een L bestellen. Mijn nummer is <PHONE_NUMBER> als de verkoper belt.",
+        [PHONE],
+    )
+    # An abbreviation right before the number is no sentence end: it still names the number.
+    assert redactor.redact("Ref. 0301234567 kam nicht an", "de") == ("Ref. 0301234567 kam nicht an", [])
+
+
 def test_a_version_is_not_an_ip_address_but_an_address_is(redactor):
     for words in (
         "Firmware",
