@@ -99,7 +99,7 @@ def main() -> None:
     print(f"clean:             {report['clean_count']} in {len(report['partitions'])} daily partitions")
     print(f"quarantined:       {report['quarantine_count']}  {json.dumps(report['quarantine_by_reason'])}")
     print(f"clean data:        {lake}/clean/reviews/dt=*/")
-    print(f"quarantine:        {lake}/quarantine/reviews/dt=*/  (reason, redacted text and keyed hash of the raw text per row)")
+    print(f"quarantine:        {lake}/quarantine/reviews/dt=*/  (reason, redacted text, keyed hash)")
     print(f"Data Docs:         {report['data_docs']}")
     print(f"DVC version:       tag {report['dvc']['tag']} (rev {report['dvc']['rev'][:12]})")
     print(f"DVC registry:      {report['dvc']['registry_url']}")
