@@ -260,8 +260,5 @@ def test_the_quarantine_key_secret_is_one_the_steps_role_may_read() -> None:
         r.endswith(":secret:${var.project}-${var.environment}/steps/*")
         for r in attr(readable[0], "resources")
     )
-    assert (
-        _terraform_env()["LLMOPS_QUARANTINE_HMAC_SECRET_ID"]
-        == "${module.sagemaker.quarantine_hmac_secret_id}"
-    )
-    assert "LLMOPS_QUARANTINE_HMAC_SECRET_ID" in _profile_variables()
+    assert _terraform_env()["LLMOPS_QUARANTINE_HMAC_KEY_ARN"] == "${module.sagemaker.quarantine_hmac_key_arn}"
+    assert "LLMOPS_QUARANTINE_HMAC_KEY_ARN" in _profile_variables()

@@ -16,4 +16,7 @@ AWS_PROFILE_ENV = {
     "LLMOPS_MLFLOW_TRACKING_URI": "https://mlflow.example.invalid",
     "LLMOPS_SAGEMAKER_SUBNET_IDS": "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2",
     "LLMOPS_SAGEMAKER_SECURITY_GROUP_IDS": "sg-0bbbbbbbbbbbbbbb1",
+    "LLMOPS_QUARANTINE_HMAC_KEY_ARN": (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:llmops-test/steps/quarantine-hmac-key-AbCdEf"
+    ),
 }

@@ -24,7 +24,7 @@ output "mlflow_client_policy_arn" {
   value = aws_iam_policy.mlflow_client.arn
 }
 
-output "quarantine_hmac_secret_id" {
-  description = "Secrets Manager secret holding the quarantine HMAC key (the transform step reads it)."
-  value       = aws_secretsmanager_secret.quarantine_hmac_key.name
+output "quarantine_hmac_key_arn" {
+  description = "ARN of the secret holding the quarantine HMAC key (the transform step reads it)."
+  value       = aws_secretsmanager_secret.quarantine_hmac_key.arn
 }
