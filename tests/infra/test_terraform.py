@@ -213,6 +213,8 @@ NAME_EXCEPTIONS = {
     "aws_route53_record": "${local.p.internal_zone_name}",  # a name inside the environment's zone
     "aws_cloudwatch_log_group:cluster": "${var.cluster_name}",  # EKS writes to /aws/eks/<cluster>/cluster
     "aws_secretsmanager_secret": "${local.secrets_prefix}",  # Airflow reads <prefix>/connections/<id>
+    # The steps' role reads <project>-<environment>/steps/*: the environment is part of the prefix.
+    "aws_secretsmanager_secret:quarantine_hmac_key": "${var.project}-${var.environment}/steps/",
 }
 PURE_REFERENCE = re.compile(r"^\$\{[^{}]+\}$")
 
