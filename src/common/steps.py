@@ -9,13 +9,19 @@ and testable on its own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from common import storage
 from common.settings import SageMakerSettings, SageMakerTrainingSettings, Settings
@@ -25,6 +31,22 @@ log = logging.getLogger(__name__)
 
 # Environment variables a step inherits wherever it runs: the profile and everything the profile reads.
 PASSED_ENV_PREFIXES = ("LLMOPS_", "AWS_DEFAULT_REGION", "AWS_REGION")
+# How a step's interpreter behaves wherever it runs. Safe path: imports come from the installed
+# environment only, never from the folder the worker was started in (a stray `common.py` there would
+# shadow the project's package). No progress bars: they are thousands of log lines that say nothing.
+STEP_PROCESS_ENV = {"PYTHONSAFEPATH": "1", "TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+# The orchestrator variables a local step keeps; nothing else of the worker's environment (Airflow's own
+# settings, its PYTHONPATH) reaches the task environment's interpreter.
+INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+# Lines of a step's output kept for its failure report.
+TAIL_LINES = 40
+# How long the runner keeps reading after the step's process is gone: something it started may still hold
+# the output open.
+OUTPUT_DRAIN_S = 5.0
+# A child line as `common.step_entrypoint` formats it: `%(asctime)s %(levelname)s %(name)s: %(message)s`.
+_CHILD_LINE = re.compile(
+    r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [^:]*: (.*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -42,34 +64,92 @@ class StepCall:
 
 
 class StepFailed(RuntimeError):
-    """A step exited non-zero. `retryable` is False when retrying cannot help (bad data, bad args)."""
+    """A step exited non-zero. `retryable` is False when retrying cannot help (bad data, bad args).
 
-    def __init__(self, call: StepCall, exit_code: int) -> None:
+    The message ends with the step's last words (the exception of a crash, the failed gate), so the
+    task's error says why without searching its log; `what` replaces the exit code's meaning.
+    """
+
+    def __init__(
+        self, call: StepCall, exit_code: int, tail: Iterable[str] = (), what: str | None = None
+    ) -> None:
         meaning = {
             EXIT_CRASH: "crashed",
             EXIT_USAGE: "was called with invalid arguments",
             EXIT_QUALITY_GATE: "stopped at a data-quality gate",
         }.get(exit_code, "failed")
-        super().__init__(f"step {call.module} {meaning} (exit code {exit_code})")
+        self.tail = list(tail)
+        message = f"step {call.module} {what or f'{meaning} (exit code {exit_code})'}"
+        last_words = "" if what else _last_words(self.tail)
+        super().__init__(f"{message}: {last_words}" if last_words else message)
         self.call = call
         self.exit_code = exit_code
         self.retryable = exit_code not in (EXIT_USAGE, EXIT_QUALITY_GATE)
 
 
+class StepTimedOut(StepFailed):
+    """A step ran past the runner's timeout and was stopped with everything it started. Retryable: a
+    slow dependency or a busy machine need not be there next time."""
+
+    def __init__(self, call: StepCall, timeout_s: float, exit_code: int, tail: Iterable[str] = ()) -> None:
+        what = f"timed out after {timeout_s:g} s (steps.timeout_s) and was killed with what it started"
+        super().__init__(call, exit_code, tail, what)
+        self.timeout_s = timeout_s
+        self.retryable = True
+
+
+def _last_words(tail: list[str]) -> str:
+    """The last non-empty line of a step's output, without its timestamp, level and logger."""
+    for line in reversed(tail):
+        if line.strip():
+            match = _CHILD_LINE.match(line)
+            return (match.group(2) if match else line).strip()[:500]
+    return ""
+
+
 def step_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The variables a step needs from the orchestrator's environment."""
+    """The variables a step needs from the orchestrator's environment, and those that make its
+    interpreter behave the same wherever it runs."""
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
+    env.update(STEP_PROCESS_ENV)
     env.update(extra or {})
     return env
 
 
-class SubprocessStepRunner:
-    """Runs a step in the local task environment, streaming its output into the caller's log."""
+class _StepOutput:
+    """Relays a step's output into the caller's log at the level each line was logged with, and keeps
+    its last lines for the failure report."""
 
-    def __init__(self, python: str, timeout_s: int, profile: str) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+    def follow(self, stream: IO[str]) -> None:
+        level = logging.INFO
+        for raw in stream:
+            line = raw.rstrip()
+            match = _CHILD_LINE.match(line)
+            if match:
+                level = logging.getLevelNamesMapping()[match.group(1)]
+            elif line.startswith("Traceback (most recent call last):") and level < logging.WARNING:
+                level = logging.ERROR  # an uncaught exception, outside logging
+            # Other lines continue the record before them (a traceback, a multi-line message).
+            log.log(level, "[%s] %s", self.name, line)
+            self.tail.append(line)
+
+
+class SubprocessStepRunner:
+    """Runs a step in the local task environment, streaming its output into the caller's log.
+
+    The step runs in its own process group, so a timeout (or the task being killed) stops the step and
+    everything it started, not only the interpreter the runner started.
+    """
+
+    def __init__(self, python: str, timeout_s: int, profile: str, kill_grace_s: float = 10.0) -> None:
         self.python = python
         self.timeout_s = timeout_s
         self.profile = profile
+        self.kill_grace_s = kill_grace_s
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SubprocessStepRunner:
@@ -79,36 +159,85 @@ class SubprocessStepRunner:
                 f"task environment interpreter not found: {python} (run `make setup`, or set "
                 "LLMOPS_STEPS__PYTHON)"
             )
-        return cls(python=python, timeout_s=settings.steps.timeout_s, profile=settings.profile)
+        return cls(
+            python=python,
+            timeout_s=settings.steps.timeout_s,
+            profile=settings.profile,
+            kill_grace_s=settings.steps.kill_grace_s,
+        )
 
     def run(self, call: StepCall, argv: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         """Run the step with its own arguments, or with `argv` instead, and `env` on top of the step
         variables (the training contract's folders)."""
-        command = [self.python, "-m", call.module, *(call.argv() if argv is None else argv)]
+        # -P: nothing from the current folder on sys.path (PYTHONSAFEPATH says the same to what the step
+        # itself starts).
+        command = [self.python, "-P", "-m", call.module, *(call.argv() if argv is None else argv)]
         log.info("running step: %s", " ".join(command))
         # The child gets a clean interpreter state: only PATH/HOME-like basics plus the step variables,
         # so nothing from the orchestrator's environment (Airflow's own settings) leaks into it.
-        child_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+        child_env = {k: v for k, v in os.environ.items() if k in INHERITED_VARIABLES}
         child_env.update(step_environment({"LLMOPS_PROFILE": self.profile, "PYTHONUNBUFFERED": "1"}))
         child_env.update(env or {})
-        with subprocess.Popen(
+        output = _StepOutput(call.module.rsplit(".", 1)[-1])
+        process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=child_env,
             text=True,
             errors="replace",
-        ) as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                log.info("[%s] %s", call.module.rsplit(".", 1)[-1], line.rstrip())
-            try:
-                exit_code = process.wait(timeout=self.timeout_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise
-        if exit_code != EXIT_OK:
-            raise StepFailed(call, exit_code)
+            start_new_session=True,
+        )
+        assert process.stdout is not None
+        reader = threading.Thread(target=output.follow, args=(process.stdout,), daemon=True)
+        reader.start()
+        failure: StepFailed | None = None
+        try:
+            exit_code = process.wait(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            exit_code = _stop_process_group(process, self.kill_grace_s)
+            reader.join(OUTPUT_DRAIN_S)
+            failure = StepTimedOut(call, self.timeout_s, exit_code, output.tail)
+        except BaseException:  # the task itself is being stopped: take the step down with it
+            _stop_process_group(process, self.kill_grace_s)
+            raise
+        reader.join(OUTPUT_DRAIN_S)
+        if reader.is_alive():
+            log.warning("step %s exited but something it started still holds its output open", call.module)
+        else:
+            process.stdout.close()
+        if failure is None and exit_code != EXIT_OK:
+            failure = StepFailed(call, exit_code, output.tail)
+        if failure is not None:
+            log.error(
+                "%s\nlast %d line(s) of its output:\n%s", failure, len(failure.tail), "\n".join(failure.tail)
+            )
+            raise failure
+
+
+def _stop_process_group(process: subprocess.Popen[str], grace_s: float) -> int:
+    """SIGTERM to the step's process group, SIGKILL to whatever is left of it after `grace_s`; returns
+    the step's exit status (negative: the signal that ended it)."""
+    group = process.pid  # start_new_session: the step leads its own group
+    _signal_group(group, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and (process.poll() is None or _group_alive(group)):
+        time.sleep(0.05)
+    _signal_group(group, signal.SIGKILL)
+    return process.wait()
+
+
+def _signal_group(group: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # nothing left in the group
+        os.killpg(group, signum)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def processing_job_name(task_id: str) -> str:

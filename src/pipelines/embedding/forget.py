@@ -9,12 +9,15 @@ The tombstone itself (written first, by the DAG) keeps the embedding step from i
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
 from common.tombstones import read_tombstone
 from common.vector_store import Filters, VectorStore, open_vector_store
+
+log = logging.getLogger(__name__)
 
 
 def forget_reviews(settings: Settings, store: VectorStore, review_ids: list[str]) -> dict[str, Any]:
@@ -26,6 +29,15 @@ def forget_reviews(settings: Settings, store: VectorStore, review_ids: list[str]
         remaining += store.count(info.name, Filters(review_ids=review_ids))
     if remaining:
         raise RuntimeError(f"{remaining} chunk(s) of forgotten reviews are still indexed after deletion")
+    per_index = ", ".join(f"{name}: {count}" for name, count in sorted(deleted.items())) or "no index"
+    log.info(
+        "forgot %d review(s): deleted %d chunk(s) from %d index(es) of alias %s (%s); 0 remain indexed",
+        len(review_ids),
+        sum(deleted.values()),
+        len(deleted),
+        alias,
+        per_index,
+    )
     return {"review_ids": len(review_ids), "chunks_deleted": deleted, "indices": sorted(deleted)}
 
 
