@@ -2,9 +2,12 @@
 
 Data crosses tasks as files at URIs; XCom carries only these URIs and small metadata. Publishing is
 write-then-commit: a partition is written under a staging prefix, then committed in one step that a
-reader can trust. Locally the commit is a directory rename (atomic on one filesystem); on S3, where
-nothing renames, objects are copied into place and a `_manifest.json` is written last. Readers treat a
-partition without its manifest as absent.
+reader can trust. Locally the commit is a directory rename (atomic on one filesystem). S3 renames
+nothing and writes one object at a time, so there the new objects are copied under a fresh version
+prefix inside the partition and the partition's `_manifest.json` (one object, replaced atomically) is
+switched to name them; the keys it no longer names are deleted only after that. Readers start from the
+manifest: a partition without one is absent, and its data files are those it names
+(`partition_files`), never whatever a listing finds.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import IO, Any
 import fsspec
 
 MANIFEST = "_manifest.json"
+# Each S3 commit of a partition writes its objects under `<partition>/v-<id>/`.
+VERSION_PREFIX = "v-"
 
 
 def fs_and_path(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -117,32 +122,82 @@ def staging_uri(final_uri: str) -> str:
 def commit_partition(staged_uri: str, final_uri: str, manifest: dict[str, Any]) -> None:
     """Move a fully written partition into place and mark it complete.
 
-    The manifest (counts, versions, file list) is written into the staged folder first, so the rename
-    makes data and manifest appear together. A partition already at `final_uri` (a re-run of the same
-    interval) is replaced, never merged, so re-runs leave no duplicates.
+    A partition already at `final_uri` (a re-run of the same interval) is replaced, never merged, so
+    re-runs leave no duplicates, and at every instant a reader finds either the old partition or the
+    new one, whole: a crash at any point of the commit leaves one of them, and the next commit of the
+    same partition converges to its own data.
     """
-    files = [f[len(staged_uri.rstrip("/")) + 1 :] for f in list_files(staged_uri)]
-    manifest = {**manifest, "files": sorted(f for f in files if f != MANIFEST)}
+    files = sorted(f for f in _relative_files(staged_uri) if f != MANIFEST)
+    if is_local(final_uri):
+        _commit_by_rename(staged_uri, final_uri, {**manifest, "files": files})
+    else:
+        _commit_by_manifest(staged_uri, final_uri, manifest, files)
+
+
+def _commit_by_rename(staged_uri: str, final_uri: str, manifest: dict[str, Any]) -> None:
+    """The manifest goes into the staged folder first, so the rename makes data and manifest appear
+    together; an existing partition is renamed aside first and deleted after."""
     fs, final_path = fs_and_path(final_uri)
     _, staged_path = fs_and_path(staged_uri)
-    if is_local(final_uri):
-        write_json(join(staged_uri, MANIFEST), manifest)
-        fs.makedirs(posixpath.dirname(final_path.rstrip("/")), exist_ok=True)
-        if fs.exists(final_path):
-            aside = staging_uri(final_uri)
-            fs.mv(final_path, fs_and_path(aside)[1], recursive=True)
-            fs.mv(staged_path, final_path, recursive=True)
-            remove(aside)
-        else:
-            fs.mv(staged_path, final_path, recursive=True)
-        return
-    # S3: drop the old manifest first so no reader trusts a half-replaced partition, copy, then commit.
-    remove(join(final_uri, MANIFEST))
-    remove(final_uri)
-    fs.copy(staged_path.rstrip("/") + "/", final_path.rstrip("/"), recursive=True)
-    write_json(join(final_uri, MANIFEST), manifest)
+    write_json(join(staged_uri, MANIFEST), manifest)
+    fs.makedirs(posixpath.dirname(final_path.rstrip("/")), exist_ok=True)
+    if fs.exists(final_path):
+        aside = staging_uri(final_uri)
+        fs.mv(final_path, fs_and_path(aside)[1], recursive=True)
+        fs.mv(staged_path, final_path, recursive=True)
+        remove(aside)
+    else:
+        fs.mv(staged_path, final_path, recursive=True)
+
+
+def _commit_by_manifest(staged_uri: str, final_uri: str, manifest: dict[str, Any], files: list[str]) -> None:
+    """Copy, switch, then delete: until the manifest is replaced, it names the old objects, which are
+    untouched (a crash leaves the new copy unnamed, and the next commit deletes it); once it is, it
+    names the new ones, all already written."""
+    version = f"{VERSION_PREFIX}{uuid.uuid4().hex[:12]}"
+    named = [f"{version}/{name}" for name in files]
+    fs, final_path = fs_and_path(final_uri)
+    _, staged_path = fs_and_path(staged_uri)
+    if files:
+        fs.copy(
+            [posixpath.join(staged_path.rstrip("/"), name) for name in files],
+            [posixpath.join(final_path.rstrip("/"), name) for name in named],
+        )
+    write_json(join(final_uri, MANIFEST), {**manifest, "files": named})
+    keep = {MANIFEST, *named}
+    stale = [f for f in _relative_files(final_uri) if f not in keep]
+    if stale:
+        fs.rm([posixpath.join(final_path.rstrip("/"), name) for name in stale])
     remove(staged_uri)
+
+
+def _relative_files(uri: str) -> list[str]:
+    prefix = uri.rstrip("/") + "/"
+    return [f[len(prefix) :] for f in list_files(uri)]
 
 
 def is_committed(partition_uri: str) -> bool:
     return exists(join(partition_uri, MANIFEST))
+
+
+def partition_files(partition_uri: str) -> list[str]:
+    """The data files of a partition, as URIs: those its manifest names, so a reader never mixes two
+    commits' files. A folder without a manifest (a DVC checkout, not a lake partition) is read whole;
+    lake readers check `is_committed` first."""
+    manifest_uri = join(partition_uri, MANIFEST)
+    if not exists(manifest_uri):
+        return [uri for uri in list_files(partition_uri) if not uri.endswith("/" + MANIFEST)]
+    return [join(partition_uri, name) for name in read_json(manifest_uri)["files"]]
+
+
+def committed_partitions(root_uri: str) -> list[str]:
+    """The committed partitions directly under `root_uri` (folders with a manifest), sorted; staging
+    folders (`_staging-...`) are never among them."""
+    suffix = "/" + MANIFEST
+    root = root_uri.rstrip("/") + "/"
+    found = set()
+    for uri in list_files(root_uri):
+        relative = uri[len(root) :]
+        if relative.endswith(suffix) and relative.count("/") == 1 and not relative.startswith("_"):
+            found.add(uri[: -len(suffix)])
+    return sorted(found)

@@ -385,7 +385,7 @@ def seed_published_reviews(
         partition = lake_partition_uri(lake_uri, "clean", dt)
         if not storage.is_committed(partition):
             continue
-        for uri in storage.list_files(partition):
+        for uri in storage.partition_files(partition):
             if not uri.endswith(".parquet"):
                 continue
             with storage.open_uri(uri, "rb") as handle:

@@ -293,11 +293,14 @@ def test_staged_data_and_lake_on_s3(tmp_path: Path, registry: DataRegistry, aws_
 
     assert result["partitions"][0]["clean_uri"] == f"s3://publish-test/lake/clean/reviews/dt={DAY1}"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="publish-test", Prefix="lake/")["Contents"])
-    assert keys == sorted(
-        f"lake/{kind}/reviews/dt={dt}/{name}"
-        for kind in ("clean", "quarantine")
-        for dt in (DAY1, DAY2)
-        for name in ("_manifest.json", "part-00000.parquet")
-    )
+    # Each partition holds its manifest and the one version it names; run-1's version is gone.
+    expected = []
+    for kind in ("clean", "quarantine"):
+        for dt in (DAY1, DAY2):
+            partition = f"lake/{kind}/reviews/dt={dt}"
+            (named,) = storage.read_json(f"s3://publish-test/{partition}/_manifest.json")["files"]
+            assert named.startswith(storage.VERSION_PREFIX) and named.endswith("/part-00000.parquet")
+            expected += [f"{partition}/_manifest.json", f"{partition}/{named}"]
+    assert keys == sorted(expected)
     manifest = storage.read_json(f"s3://publish-test/lake/clean/reviews/dt={DAY2}/_manifest.json")
     assert manifest["row_count"] == 2 and manifest["run_id"] == "run-2"
