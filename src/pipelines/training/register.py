@@ -13,12 +13,16 @@ configuration (`pipelines.training.summarizer_model`). It is then loaded back fr
 every consumer will load it, to answer a few validation examples; those answers are logged with the run
 as its sample summaries. The version gets the lineage as tags and the `candidate` alias.
 
-A re-run of the same training run (same `run_key`) finds its registered version and returns it: one
-training, one version.
+One training output, one version, however often `register` runs. The version is created already
+tagged with the output's content key (the sha256 of the model folder's files and the metrics file), in
+the one registry call that creates it, so a re-run finds it whatever step the earlier try died in: a
+finished registration is returned as it is; an unfinished one (the version exists, but not yet its
+alias, sample summaries or result) is completed in its own run, and no second version is created.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tarfile
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 
 RUN_KEY_TAG = "llmops.run_key"
 VERSION_TAG = "llmops.registered_version"
+RESULT_TAG = "llmops.result"  # set on the run last: a run with it has finished registering
+CONTENT_TAG = "llmops.content_sha256"  # on the version: the training output it was registered from
 # The inference libraries a loaded version needs; the versions are those of the environment that logs it.
 MODEL_REQUIREMENTS = ("torch", "transformers", "peft", "safetensors", "pandas", "pyyaml", "pydantic")
 
@@ -108,16 +114,23 @@ def validation_samples(dataset_uri: str, count: int) -> list[dict[str, Any]]:
     return samples
 
 
-def existing_version(mlflow: Any, experiment: str, run_key: str) -> dict[str, Any] | None:
-    """The result of an earlier `register` of the same training run, if it got as far as a version."""
-    runs = mlflow.search_runs(
-        [experiment],
-        filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}' and tags.`{VERSION_TAG}` != ''",
-        output_format="list",
-    )
-    if not runs:
-        return None
-    return json.loads(runs[0].data.tags["llmops.result"])
+def content_key(model_dir: Path, metrics_file: Path) -> str:
+    """The sha256 of a training output: every file of the model folder, by relative path, and the
+    metrics file. It does not depend on where the output was read from (a folder, a SageMaker
+    `model.tar.gz`), only on what it holds."""
+    digest = hashlib.sha256()
+    parts = [(f"model/{p.relative_to(model_dir).as_posix()}", p) for p in sorted(model_dir.rglob("*"))]
+    parts = [part for part in parts if part[1].is_file()] + [("output/metrics.json", metrics_file)]
+    for name, path in parts:
+        with path.open("rb") as handle:
+            digest.update(f"{name}\0{hashlib.file_digest(handle, 'sha256').hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def registered_version(client: Any, model_name: str, key: str) -> Any | None:
+    """The version an earlier `register` created from the same training output, if any."""
+    versions = client.search_model_versions(f"name = '{model_name}' and tags.`{CONTENT_TAG}` = '{key}'")
+    return min(versions, key=lambda v: int(v.version)) if versions else None
 
 
 def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: Settings) -> dict[str, Any]:
@@ -127,17 +140,22 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
     from pipelines.training.summarizer_model import ADAPTER, INFERENCE, PROMPT, SummarizerModel
 
     mlflow = mlflow_for(settings)
+    client = MlflowClient()
     registry = settings.registry
     experiment = experiment_id(settings, "finetuning")
-    found = existing_version(mlflow, experiment, plan["run_key"])
-    if found:
-        log.info("training run %s is already registered as version %s", plan["run_key"], found["version"])
-        return found
 
     with tempfile.TemporaryDirectory(prefix="register-") as tmp:
         work = Path(tmp)
         adapter = materialize(model_uri, work, "model")
         output = materialize(metrics_uri, work, "output")
+        key = content_key(adapter, output / "metrics.json")
+        found = registered_version(client, registry.model_name, key)
+        if found is not None:
+            finished = client.get_run(found.run_id).data.tags.get(RESULT_TAG)
+            if finished:
+                log.info("this training output is already registered as version %s", found.version)
+                return dict(json.loads(finished))
+            log.info("completing the registration of version %s, which an earlier try began", found.version)
         metrics = json.loads((output / "metrics.json").read_text(encoding="utf-8"))
         tags = lineage(settings, plan, metrics)
         if tags["llmops.trained_prompt_sha256"] not in ("", tags["llmops.prompt.sha256"]):
@@ -153,26 +171,36 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
         }
         (work / "inference.json").write_text(json.dumps(inference, indent=2), encoding="utf-8")
 
-        with mlflow.start_run(experiment_id=experiment, run_name=f"finetune-{plan['run_key']}") as run:
-            mlflow.set_tags({RUN_KEY_TAG: plan["run_key"], "llmops.airflow_run_id": plan["run_id"], **tags})
-            mlflow.log_params(plan["hyperparameters"])
-            log_losses(mlflow, metrics)
-            mlflow.log_artifact(str(output / "metrics.json"), "training")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=SummarizerModel(),
-                artifacts={
-                    ADAPTER: str(adapter),
-                    PROMPT: str(load_prompt().path),
-                    INFERENCE: str(work / "inference.json"),
-                },
-                pip_requirements=_requirements(),
-                registered_model_name=registry.model_name,
-            )
-            version = str(info.registered_model_version)
-            client = MlflowClient()
-            for key, value in tags.items():
-                client.set_model_version_tag(registry.model_name, version, key, value)
+        run_args = (
+            {"run_id": found.run_id}
+            if found is not None
+            else {"experiment_id": experiment, "run_name": f"finetune-{plan['run_key']}"}
+        )
+        with mlflow.start_run(**run_args) as run:
+            if found is None:
+                mlflow.set_tags(
+                    {RUN_KEY_TAG: plan["run_key"], "llmops.airflow_run_id": plan["run_id"], **tags}
+                )
+                mlflow.log_params(plan["hyperparameters"])
+                log_losses(mlflow, metrics)
+                mlflow.log_artifact(str(output / "metrics.json"), "training")
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=SummarizerModel(),
+                    artifacts={
+                        ADAPTER: str(adapter),
+                        PROMPT: str(load_prompt().path),
+                        INFERENCE: str(work / "inference.json"),
+                    },
+                    pip_requirements=_requirements(),
+                )
+                # The content key is written with the version, in one call: no version exists without it.
+                created = mlflow.register_model(
+                    info.model_uri, registry.model_name, tags={CONTENT_TAG: key, **tags}
+                )
+                version = str(created.version)
+            else:
+                version = str(found.version)
             client.set_model_version_tag(registry.model_name, version, "llmops.lifecycle", "candidate")
             client.set_registered_model_alias(registry.model_name, registry.candidate_alias, version)
             registered_uri = f"models:/{registry.model_name}/{version}"
@@ -192,13 +220,15 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
                 "first_train_loss": metrics.get("first_train_loss"),
                 "last_train_loss": metrics.get("last_train_loss"),
                 "sample_format_failures": sum(1 for s in samples["format_error"] if s),
+                "content_sha256": key,
                 "lineage": tags,
             }
-            mlflow.set_tags({VERSION_TAG: version, "llmops.result": json.dumps(result)})
+            mlflow.set_tags({VERSION_TAG: version, RESULT_TAG: json.dumps(result)})
     storage.write_json(
         storage.join(settings.lake_uri, "models", "candidates", f"{registry.model_name}-v{version}.json"),
         result,
     )
+    log.info("registered %s version %s as %s", registry.model_name, version, registry.candidate_alias)
     return result
 
 
