@@ -135,7 +135,7 @@ def test_the_dag_builds_a_deferrable_training_job_from_its_plan(aws_settings):
     assert bag.import_errors == {}
     dag = bag.dags["summarizer_finetuning"]
     train = dag.get_task("train")
-    assert type(train).__name__ == "SageMakerTrainingOperator"
+    assert type(train).__name__ == "StepTrainingOperator"
     assert train.deferrable is True and train.wait_for_completion is True
     sagemaker = aws_settings.training.sagemaker
     assert train.check_interval * train.max_attempts >= sagemaker.max_wait_s
