@@ -51,30 +51,27 @@ from common.retrieval import Retriever
 from common.settings import Settings
 from common.step_entrypoint import QualityGateFailed, run_step, step_parser
 from common.tombstones import forgotten_review_ids
-from pipelines.training.dataset import (
-    GOLDEN,
-    GOLDEN_FILE,
-    Reference,
+from pipelines.training.card import retrieval_parameters
+from pipelines.training.context import iter_contexts, open_context_source
+from pipelines.training.inputs import (
     add_source_arguments,
-    example_row,
-    fetch_version,
-    item_count,
-    iter_contexts,
     languages_of,
-    mix,
-    open_context_source,
+    run_plan_sibling,
+    sft_settings,
+    step_inputs,
+)
+from pipelines.training.publishing import (
+    GOLDEN_FILE,
+    fetch_version,
     pinned_version,
     publish,
     read_jsonl,
-    read_references,
-    retrieval_parameters,
-    run_plan_sibling,
-    sft_settings,
-    snippet_record,
-    step_inputs,
-    target_problem,
     version_dict,
 )
+from pipelines.training.quality_gate import item_count, target_problem
+from pipelines.training.references import Reference, read_references
+from pipelines.training.rows import GOLDEN, example_row, snippet_record
+from pipelines.training.split import mix
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from common.prompts import canonical_json, load_prompt
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_OK, EXIT_QUALITY_GATE
 from common.vector_store import Filters, TopQuery
-from pipelines.training import dataset, golden
+from pipelines.training import context, dataset, golden, split
 from pipelines.training import train as training
 
 
@@ -139,7 +139,7 @@ def test_training_data_is_stratified_and_split_by_product(sft_built):
     # The split is by product, decided by the product id's hash alone.
     assert validation and not {r["product_id"] for r in train} & {r["product_id"] for r in validation}
     for row in train + validation:
-        assert row["split"] == dataset.split_of(row["product_id"], sft.split_seed, sft.validation_share)
+        assert row["split"] == split.split_of(row["product_id"], sft.split_seed, sft.validation_share)
 
     # What the trainer reads: the contract parses every target, and renders every context.
     contract = load_prompt()
@@ -240,7 +240,7 @@ def test_a_failing_gate_stops_the_step_and_publishes_nothing(
 
 
 def test_oversampling_reaches_floors_without_exceeding_the_copy_limit():
-    targets = dataset.oversample_targets(
+    targets = split.oversample_targets(
         {"mostly_positive": 60, "polarized": 10, "mixed": 1}, {"polarized": 0.2, "mixed": 0.1}, 3
     )
     total = sum(targets.values())
@@ -291,8 +291,8 @@ def test_a_pinned_clean_version_gives_the_contexts_the_live_index_gives(sft_worl
         {"reviews/clean/dt=2026-11-19": partition}, name="reviews/dt=2026-11-19", message="clean data"
     )
 
-    pinned = dataset.open_context_source(settings, version.tag, products, tmp_path / "work")
-    live = dataset.open_context_source(settings, None, products, tmp_path / "live")
+    pinned = context.open_context_source(settings, version.tag, products, tmp_path / "work")
+    live = context.open_context_source(settings, None, products, tmp_path / "live")
     assert pinned.description == {"kind": "clean_version", "clean_version": version.tag}
     for language in settings.ingestion.languages:
         expected = live.retriever.balanced(products, language)
@@ -304,6 +304,6 @@ def test_a_pinned_clean_version_gives_the_contexts_the_live_index_gives(sft_worl
     assert {
         h.embedding_model
         for h in pinned.retriever.store.top_by(
-            dataset.PINNED_INDEX, TopQuery(Filters(), (("chunk_id", "asc"),), k=1)
+            context.PINNED_INDEX, TopQuery(Filters(), (("chunk_id", "asc"),), k=1)
         )
     } == {settings.embedding.models[settings.embedding.model].version}
