@@ -282,6 +282,13 @@ class VectorStore(Protocol):
 
     def index_exists(self, name: str) -> bool: ...
 
+    def copy_index(self, source: str, dest: str) -> int:
+        """Make `dest` a new index holding every chunk of `source` (an index or an alias), vectors
+        included, and return how many it holds. An incremental run changes the copy, never the index
+        readers query. An existing `dest` is replaced (a retried copy starts over); refused while an
+        alias points at it."""
+        ...
+
     def upsert(self, index: str, records: Iterable[ChunkRecord]) -> int:
         """Write records keyed by chunk_id: a re-run overwrites, never duplicates. Returns the count
         written; raises VectorStoreError naming the chunk ids that failed."""

@@ -240,6 +240,25 @@ class LanceVectorStore:
             self._db.drop_table(name)
         self._tables.pop(name, None)
 
+    def copy_index(self, source: str, dest: str) -> int:
+        """A deep copy, streamed batch by batch into a table created now (its own creation time, so
+        retention counts from the copy). Not LanceDB's shallow clone: a clone keeps reading the source's
+        data files, and retention drops the source later."""
+        check_name(dest)
+        origin = self._open(source)
+        if self.resolve_alias(source) == dest or source == dest:
+            raise VectorStoreError(f"cannot copy {source!r} onto itself")
+        self.drop_index(dest)
+        self.create_index(dest, self._dim(origin))
+        table = self._open(dest)
+        rows = origin.search().select([*_COLUMNS, "vector"]).limit(None)
+        table.add(rows.to_batches(batch_size=self._write_batch_rows))
+        table.optimize()  # a copy is one bulk write: fold every row into the scalar and text indexes
+        copied, expected = int(table.count_rows()), int(origin.count_rows())
+        if copied != expected:
+            raise VectorStoreError(f"copy of {source!r} into {dest!r} holds {copied} of {expected} chunks")
+        return copied
+
     def list_indices(self, prefix: str = "") -> list[IndexInfo]:
         aliases = self._read_aliases()
         infos = []

@@ -35,6 +35,7 @@ Airflow is importable and a connection id is configured (MWAA workers), else bot
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ _ID_BATCH = 1000  # ids per terms query when looking documents up
 # Hits per page when listing the documents of a set of chunks or reviews: OpenSearch's default
 # max_result_window, so a batch of _ID_BATCH reviews is almost always one page.
 _PAGE = 10_000
+_TASK_POLL_S = 5.0  # between checks of a running `_reindex` task
 
 
 def index_body(dim: int, settings: OpenSearchSettings) -> dict[str, Any]:
@@ -315,6 +317,70 @@ class OpenSearchVectorStore:
             raise VectorStoreError(f"index {name!r} is behind alias(es) {aliases}; swap them first")
         with contextlib.suppress(NotFoundError):
             self.client.indices.delete(index=name)
+
+    def copy_index(self, source: str, dest: str) -> int:
+        """`_reindex` on a managed domain: the cluster copies every `_source` (vectors included) into
+        `dest`, created first with the same mapping, as a background task polled until it ends (a
+        large index takes longer than one request may). Serverless has no `_reindex`: the documents
+        are paged out in chunk_id order and bulk-indexed."""
+        check_name(dest)
+        if source == dest or self.resolve_alias(source) == dest:
+            raise VectorStoreError(f"cannot copy {source!r} onto itself")
+        dim = self._dimension(source)
+        if dim is None:
+            raise VectorStoreError(f"{source!r} has no {VECTOR_FIELD} mapping to copy")
+        self.drop_index(dest)
+        self.create_index(dest, dim)
+        if self.serverless:  # near-real-time search: count what was written, not what is visible yet
+            copied = self._bulk(
+                ({"_op_type": "index", "_index": dest, "_source": doc} for doc in self._all_sources(source)),
+                "copy",
+            )
+        else:
+            task = self.client.reindex(
+                body={"source": {"index": source}, "dest": {"index": dest}},
+                wait_for_completion=False,
+                refresh=True,
+            )
+            self._wait_for_reindex(str(task["task"]), source, dest)
+            self.client.indices.refresh(index=dest)
+            copied = self.count(dest)
+        expected = self.count(source)
+        if copied != expected:
+            raise VectorStoreError(f"copy of {source!r} into {dest!r} holds {copied} of {expected} chunks")
+        return copied
+
+    def _wait_for_reindex(self, task_id: str, source: str, dest: str) -> None:
+        while True:
+            status = self.client.tasks.get(task_id=task_id)
+            if status.get("completed"):
+                break
+            time.sleep(_TASK_POLL_S)
+        response = status.get("response") or {}
+        failures = response.get("failures") or []
+        if status.get("error") or failures:
+            raise VectorStoreError(
+                f"_reindex {source!r} -> {dest!r} failed: {status.get('error') or failures[:5]}"
+            )
+
+    def _all_sources(self, index: str) -> Iterator[dict[str, Any]]:
+        """Every document's `_source`, vector included, in chunk_id order (search_after: no scroll on
+        Serverless), one bulk chunk of documents per page."""
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "size": self.settings.bulk_chunk_size,
+                "query": {"match_all": {}},
+                "sort": [{"chunk_id": {"order": "asc"}}],
+            }
+            if after is not None:
+                body["search_after"] = after
+            hits = self.client.search(index=index, body=body)["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            if len(hits) < self.settings.bulk_chunk_size:
+                return
+            after = hits[-1]["sort"]
 
     def _aliases_of(self, name: str) -> list[str]:
         try:

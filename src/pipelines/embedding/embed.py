@@ -6,12 +6,15 @@ The plan (written by the DAG's `plan` task, `pipelines.embedding.plan`) says whi
 to read: those a new ingestion run announced (incremental), every committed partition in the lake
 (full rebuild), or the clean data of one DVC version, fetched from the registry (a pinned rebuild).
 
-Which index they go into:
-- incremental, and the alias points at an index of the configured embedding model: that index. A
-  review's chunks are deleted before its new ones are written, so a re-published review whose text
-  changed leaves no stale chunk, and a re-run writes the same IDs again;
-- otherwise (rebuild, a pinned version, a new model version, no index yet): a new index named after
-  the alias, the model version and the run, which the `gate` step evaluates before moving the alias.
+Always a new index, named after the alias, the model version and the run, which readers do not see
+until the `gate` step has evaluated it and moved the alias to it:
+- incremental, and the alias points at an index of the configured embedding model: a copy of that
+  index (`VectorStore.copy_index`, server-side where the store can), then the new partitions written
+  into the copy. A review's chunks are deleted before its new ones are written, so a re-published
+  review whose text changed leaves no stale chunk. The live index is never written: a gate that fails
+  leaves readers exactly what they had;
+- otherwise (rebuild, a pinned version, a new model version, no index yet): an empty index filled from
+  all the data.
 
 Reviews named by a right-to-be-forgotten tombstone are never indexed. Reading, chunking, encoding and
 writing go batch by batch (`embedding.read_batch_rows` reviews), so memory does not grow with the data.
@@ -68,24 +71,26 @@ def new_index_name(alias: str, model_version: str, run_key: str) -> str:
 
 def choose_index(
     store: VectorStore, alias: str, model_version: str, mode: str, run_key: str
-) -> tuple[str, bool]:
-    """(index to write, whether it is a new one that must be filled from all data)."""
+) -> tuple[str, str | None]:
+    """(index to write, the live index it starts as a copy of; None: filled from all data)."""
     current = store.resolve_alias(alias)
+    index = new_index_name(alias, model_version, run_key)
+    if current == index:  # a retry after this run's gate passed must not write into the live index
+        raise ValueError(f"the alias {alias} already points at this run's index {index}: start a new run")
     if mode == "incremental" and current and current.startswith(model_prefix(alias, model_version) + "-"):
-        return current, False
-    return new_index_name(alias, model_version, run_key), True
+        return index, current
+    return index, None
 
 
 def clean_partitions(lake_uri: str) -> list[str]:
     """Every committed clean partition in the lake (`<lake>/clean/reviews/dt=...`), oldest first."""
     root = storage.join(lake_uri, "clean", "reviews")
-    partitions = {uri.rsplit("/", 1)[0] for uri in storage.list_files(root) if uri.endswith(".parquet")}
-    return sorted(p for p in partitions if "/dt=" in p and storage.is_committed(p))
+    return [p for p in storage.committed_partitions(root) if "/dt=" in p]
 
 
 def iter_reviews(partitions: list[str], batch_rows: int) -> Iterator[list[dict[str, Any]]]:
     for partition in partitions:
-        for uri in storage.list_files(partition):
+        for uri in storage.partition_files(partition):
             if not uri.endswith(".parquet"):
                 continue
             with storage.open_uri(uri) as handle:
@@ -147,31 +152,36 @@ def run_embedding(settings: Settings, plan: dict[str, Any], work_dir: Path) -> d
     alias = settings.vector_store.alias
     mode = "rebuild" if plan["mode"] != "incremental" or plan.get("dataset_version") else "incremental"
     previous = store.resolve_alias(alias)
-    index, is_new = choose_index(store, alias, embedder.version, mode, plan["run_key"])
+    index, copied_from = choose_index(store, alias, embedder.version, mode, plan["run_key"])
 
     if plan.get("dataset_version"):
         registry = DataRegistry.from_settings(settings)
         local = registry.fetch(REGISTRY_CLEAN_PATH, plan["dataset_version"], work_dir / "dataset")
         partitions = sorted(str(p) for p in local.iterdir() if p.name.startswith("dt="))
-    elif is_new:
+    elif copied_from is None:
         partitions = clean_partitions(plan["lake_uri"])
     else:
         partitions = list(plan["partitions"])
-    log.info("embedding %d partition(s) into %s (new index: %s)", len(partitions), index, is_new)
 
-    store.create_index(index, embedder.dimension)
+    if copied_from is None:
+        store.create_index(index, embedder.dimension)
+    else:
+        copied = store.copy_index(copied_from, index)
+        log.info("copied %d chunk(s) of the live index %s into %s", copied, copied_from, index)
+    log.info("embedding %d partition(s) into %s", len(partitions), index)
     forgotten = forgotten_review_ids(plan["lake_uri"])
     writer = EmbeddingWriter(embedder, chunker, store, index)
     for reviews in iter_reviews(partitions, embedding.read_batch_rows):
-        writer.write(reviews, forgotten, replace=not is_new)
+        writer.write(reviews, forgotten, replace=copied_from is not None)
     seconds = time.perf_counter() - started
     counts = writer.counts
     log.info("embedded %s in %.1fs", counts, seconds)
     return {
         "alias": alias,
         "index": index,
-        "new_index": is_new,
+        "copied_from": copied_from,
         "previous_index": previous,
+        "lake_uri": plan["lake_uri"],
         "mode": mode,
         "dataset_version": plan.get("dataset_version"),
         "embedding_model": embedder.version,

@@ -23,6 +23,7 @@ def run_report(run_plan: dict[str, Any]) -> dict[str, Any]:
         "embedding_model": embedded["embedding_model"],
         "embedding_dim": embedded["embedding_dim"],
         "mode": embedded["mode"],
+        "copied_from": embedded.get("copied_from"),
         "dataset_version": embedded.get("dataset_version"),
         "reviews_in": embedded["reviews_in"],
         "reviews_indexed": embedded["reviews_indexed"],
@@ -30,6 +31,7 @@ def run_report(run_plan: dict[str, Any]) -> dict[str, Any]:
         "chunks_written": embedded["chunks_written"],
         "index_count": embedded["index_count"],
         "metrics": gate["metrics"],
+        "forgotten_chunks_deleted": gate.get("forgotten_chunks_deleted", 0),
     }
     log.info("embedding summary: %s", report)
     return report

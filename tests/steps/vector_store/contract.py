@@ -89,6 +89,10 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+def ids_in(store: VectorStore, index: str) -> list[str]:
+    return [h.chunk_id for h in store.top_by(index, TopQuery(NO_FILTERS, (("chunk_id", "asc"),), 1000))]
+
+
 def check_store_contract(store: VectorStore, prefix: str) -> None:
     v1, v2, alias = f"{prefix}-v1", f"{prefix}-v2", f"{prefix}-live"
     records = corpus()
@@ -200,6 +204,28 @@ def check_store_contract(store: VectorStore, prefix: str) -> None:
     assert not any(h.review_id in doomed for h in store.knn(v1, query, len(records)))
     assert store.delete_reviews(v1, doomed) == 0
 
+    # Copy: a new index with every chunk and vector of the source; changing the copy leaves the source
+    # as it was, and copying again starts over.
+    v3 = f"{prefix}-v3"
+    before = ids_in(store, v1)
+    assert store.copy_index(v1, v3) == len(before) == store.count(v3)
+    assert ids_in(store, v3) == before
+    assert store.get(v3, before) == store.get(v1, before)
+    copied_knn, source_knn = store.knn(v3, query, 5), store.knn(v1, query, 5)
+    assert [h.chunk_id for h in copied_knn] == [h.chunk_id for h in source_knn]
+    assert [h.score for h in copied_knn] == pytest.approx([h.score for h in source_knn], abs=1e-4)
+    assert {h.chunk_id for h in store.text_search(v3, "zipper", 10)} == {
+        h.chunk_id for h in store.text_search(v1, "zipper", 10)
+    }
+    kept = next(r for r in records if r.review_id not in doomed)
+    store.upsert(v3, [with_text(kept, "changed only in the copy")])
+    store.delete_reviews(v3, [records[-1].review_id])
+    assert ids_in(store, v1) == before
+    assert [h.text for h in store.get(v1, [kept.chunk_id])] == [kept.text]
+    assert store.copy_index(v1, v3) == len(before)
+    assert store.get(v3, before) == store.get(v1, before)
+    store.drop_index(v3)
+
     # Aliases: readers use the alias; a swap moves it in one step; the live index cannot be dropped.
     assert store.resolve_alias(alias) is None
     assert store.swap_alias(alias, v1) is None
@@ -221,3 +247,11 @@ def check_store_contract(store: VectorStore, prefix: str) -> None:
     store.drop_index(v1)
     assert not store.index_exists(v1)
     assert store.count(alias) == 3
+
+    # A copy of what the alias points at is a new index the alias does not point at; the aliased index
+    # itself is never replaced by a copy.
+    assert store.copy_index(alias, v1) == 3
+    assert store.resolve_alias(alias) == v2 and ids_in(store, v1) == ids_in(store, v2)
+    with pytest.raises(VectorStoreError, match="alias"):
+        store.copy_index(v1, v2)
+    assert store.count(v2) == 3

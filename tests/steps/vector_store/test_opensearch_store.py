@@ -569,3 +569,80 @@ def test_serverless_collections_get_server_generated_ids_and_no_refresh(cluster)
     assert store.delete_reviews("idx", ["r-c0"]) == 1
     assert [(r.method, r.path) for r in cluster.requests] == [("POST", "/idx/_search"), ("POST", "/_bulk")]
     assert not cluster.sent("POST", "/idx/_delete_by_query")
+
+
+def _copy_routes(cluster: FakeCluster, source_count: int, dest_count: int) -> None:
+    cluster.on(
+        "GET", "/_alias/reviews-v1", {"error": "alias [reviews-v1] missing", "status": 404}, status=404
+    )
+    cluster.on("GET", "/reviews-v1/_mapping", mapping_reply(DIM))
+    cluster.on("HEAD", "/reviews-v2", None, status=404)
+    cluster.on("PUT", "/reviews-v2", {"acknowledged": True})
+    cluster.on("POST", "/reviews-v2/_refresh", {})
+    cluster.on("POST", "/reviews-v1/_count", {"count": source_count})
+    cluster.on("POST", "/reviews-v2/_count", {"count": dest_count})
+
+
+def test_copy_index_is_a_server_side_reindex_waited_for_as_a_task(cluster, monkeypatch):
+    monkeypatch.setattr("common.vector_store.opensearch._TASK_POLL_S", 0.0)
+    _copy_routes(cluster, source_count=3, dest_count=3)
+    cluster.on("POST", "/_reindex", {"task": "node-1:42"})
+    polls = iter([{"completed": False}, {"completed": True, "response": {"created": 3, "failures": []}}])
+    cluster.on("GET", "/_tasks/node-1%3A42", lambda _req: (200, next(polls)))  # the id is URL-quoted
+
+    assert make_store(cluster).copy_index("reviews-v1", "reviews-v2") == 3
+
+    (create,) = cluster.sent("PUT", "/reviews-v2")
+    assert create.body["mappings"]["properties"]["vector"]["dimension"] == DIM  # the source's dimension
+    (reindex,) = cluster.sent("POST", "/_reindex")
+    assert reindex.body == {"source": {"index": "reviews-v1"}, "dest": {"index": "reviews-v2"}}
+    assert reindex.params == {"wait_for_completion": "false", "refresh": "true"}
+    assert len(cluster.sent("GET", "/_tasks/node-1%3A42")) == 2
+    paths = [(r.method, r.path) for r in cluster.requests]
+    assert paths.index(("PUT", "/reviews-v2")) < paths.index(("POST", "/_reindex"))
+
+
+def test_a_failed_or_short_copy_is_an_error(cluster, monkeypatch):
+    monkeypatch.setattr("common.vector_store.opensearch._TASK_POLL_S", 0.0)
+    _copy_routes(cluster, source_count=3, dest_count=2)
+    cluster.on("POST", "/_reindex", {"task": "node-1:43"})
+    failed = {
+        "completed": True,
+        "response": {"failures": [{"id": "c1", "cause": {"type": "mapper_exception"}}]},
+    }
+    cluster.on("GET", "/_tasks/node-1%3A43", failed)
+    with pytest.raises(VectorStoreError, match=r"failed.*mapper_exception"):
+        make_store(cluster).copy_index("reviews-v1", "reviews-v2")
+
+    cluster.on("GET", "/_tasks/node-1%3A43", {"completed": True, "response": {"failures": []}})
+    with pytest.raises(VectorStoreError, match="holds 2 of 3 chunks"):
+        make_store(cluster).copy_index("reviews-v1", "reviews-v2")
+
+
+def test_serverless_copies_by_paging_the_documents_out_and_bulk_indexing_them(cluster):
+    _copy_routes(cluster, source_count=3, dest_count=0)  # near-real-time: not visible yet
+    cluster.on("POST", "/_bulk", bulk_reply())
+    docs = [{**source(f"c{i}"), "vector": hash_embed([f"c{i}"])[0]} for i in range(3)]
+
+    def page(req: Request) -> tuple[int, Any]:
+        after = req.body.get("search_after", [""])[0]
+        found = [d for d in docs if d["chunk_id"] > after][: req.body["size"]]
+        return 200, {
+            "hits": {
+                "hits": [{"_id": f"g{d['chunk_id']}", "_source": d, "sort": [d["chunk_id"]]} for d in found]
+            }
+        }
+
+    cluster.on("POST", "/reviews-v1/_search", page)
+    assert make_store(cluster, service="aoss", bulk_chunk_size=2).copy_index("reviews-v1", "reviews-v2") == 3
+    searches = cluster.sent("POST", "/reviews-v1/_search")
+    assert [s.body.get("search_after") for s in searches] == [None, ["c1"]]
+    assert all("_source" not in s.body for s in searches)  # the vectors come along
+    written = [doc for b in cluster.sent("POST", "/_bulk") for doc in b.body[1::2]]
+    assert written == docs
+    assert all(
+        action == {"index": {"_index": "reviews-v2"}}
+        for b in cluster.sent("POST", "/_bulk")
+        for action in b.body[0::2]
+    )
+    assert not cluster.sent("POST", "/_reindex") and not cluster.sent("POST", "/reviews-v2/_refresh")
