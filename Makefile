@@ -18,7 +18,7 @@ BASE_MODEL := .local/models/base/tiny-llama/config.json
 export LLMOPS_PROFILE ?= local
 
 .PHONY: help setup setup-airflow setup-tasks local-models demo test test-orchestration test-steps lint \
-	typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding clean
+	typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding bench-dag-parse clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -96,6 +96,9 @@ bench-ingestion: ## cleaning-chain throughput and memory benchmarks (JSON in ben
 
 bench-embedding: ## embedding pipeline, Bedrock client and vector index benchmarks (JSON in bench-results/)
 	$(TASKS_VENV)/bin/python -m benchmarks.embedding --out bench-results/embedding.json
+
+bench-dag-parse: ## parse time of each DAG file against an empty DAG file, in .venv (JSON in bench-results/)
+	$(VENV)/bin/python -m benchmarks.dag_parse --out bench-results/dag-parse.json
 
 # Load-test one model on one endpoint (Locust, headless; only HOST is called). The bearer key comes from
 # $$LOADTEST_API_KEY; thresholds from config/thresholds.yaml `load_test`, traffic from config/pipeline.yaml.

@@ -9,12 +9,15 @@ then evaluated, and the alias that readers query moves to it only if retrieval i
 |---|---|---|
 | `plan` | the partitions the triggering ingestion runs published (or chosen ones, all of them, or a DVC version) | worker |
 | `embed` | token-aware chunking, embeddings (MiniLM locally, Bedrock Titan in aws), upsert by deterministic chunk id | heavy step |
-| `gate` | recall@k and MRR on an evaluation set built from the index, logged to MLflow; moves the alias when they pass, expires old indexes | heavy step |
+| `gate` | nDCG@k, recall@k and MRR on labelled queries across all products, against the thresholds and the live index, logged to MLflow; deletes reviews forgotten meanwhile, then moves the alias; expires old indexes | heavy step |
 | `announce` | emits the `review_vectors` Asset event with the live index and its metrics | worker |
+| `cleanup` | teardown: removes the run's staged plan whether the run succeeded or failed; results stay for audit | worker |
 
-**Incremental runs** write into the live index of the configured model (re-runs overwrite the same
-chunk ids). **Full rebuild**, a **dataset version**, or a new embedding model build a new index from
-all the data; the alias moves after the gate, and the previous index is kept for rollback.
+**Incremental runs** copy the live index of the configured model into a new index and write the new
+partitions there; readers see them only once the gate moves the alias. **Full rebuild**, a **dataset
+version**, or a new embedding model build a new index from all the data; the alias moves after the
+gate, and the previous index is kept for rollback. `embed`, `gate` and `review_forget`'s `delete` run
+in the `vector_store_writers` pool (one slot, `embedding.writers_pool`): one writer at a time.
 
 **Right to be forgotten**: use the `review_forget` DAG; reviews it names are never indexed again.
 
@@ -27,7 +30,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, chain, task
 
-from common.airflow_steps import heavy_step, xcom_field
+from common.airflow_steps import heavy_step, refused_requests_fail_fast, xcom_field
 from common.assets import clean_reviews, review_vectors
 from common.dag_defaults import START_DATE, default_args
 from common.settings import get_settings
@@ -89,8 +92,8 @@ with DAG(
         if params.get("partitions"):
             events.append({"partitions": params["partitions"]})
         when = (logical_date or datetime.now(UTC)).isoformat()
-        return write_plan(
-            plan_run(
+        with refused_requests_fail_fast():
+            run_plan = plan_run(
                 settings.lake_uri,
                 run_id,
                 when,
@@ -98,19 +101,21 @@ with DAG(
                 bool(params.get("full_rebuild")),
                 params.get("dataset_version"),
             )
-        )
+        return write_plan(run_plan)
 
     embed = heavy_step(
         "embed",
         "pipelines.embedding.embed",
         {"plan_uri": _plan("plan_uri"), "result_uri": _plan("embed_result_uri")},
         settings,
+        pool=settings.embedding.writers_pool,
     )
     gate = heavy_step(
         "gate",
         "pipelines.embedding.gate",
         {"embed_result_uri": _plan("embed_result_uri"), "result_uri": _plan("gate_result_uri")},
         settings,
+        pool=settings.embedding.writers_pool,
     )
 
     @task(outlets=[REVIEW_VECTORS])
@@ -121,5 +126,12 @@ with DAG(
         outlet_events[REVIEW_VECTORS].extra = report
         return report
 
+    @task
+    def cleanup(run_plan: dict) -> None:
+        from pipelines.embedding.plan import remove_scratch
+
+        remove_scratch(run_plan)
+
     run_plan = plan()
-    chain(run_plan, embed, gate, announce(run_plan))
+    # A teardown of the plan: it runs once the run has ended, succeeded or failed, and never decides its state.
+    chain(run_plan, embed, gate, announce(run_plan), cleanup(run_plan).as_teardown(setups=run_plan))

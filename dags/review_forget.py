@@ -9,7 +9,7 @@ index of the vector store, including the ones kept for rollback, and the step ch
 | task | what it does | runs on |
 |---|---|---|
 | `record` | validates the request and writes its tombstone (same request: same file) | worker |
-| `delete` | deletes the reviews' chunks from every index and verifies the count is zero | heavy step |
+| `delete` | deletes the reviews' chunks from every index and verifies the count is zero (in the `vector_store_writers` pool, one writer at a time) | heavy step |
 
 Re-running a request is harmless: both steps are idempotent.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, chain, task
 
-from common.airflow_steps import heavy_step, xcom_field
+from common.airflow_steps import heavy_step, refused_requests_fail_fast, xcom_field
 from common.dag_defaults import START_DATE, default_args
 from common.settings import get_settings
 
@@ -58,7 +58,8 @@ with DAG(
     def record(params: dict[str, Any], run_id: str) -> dict:
         from common.tombstones import record_tombstones
 
-        return record_tombstones(settings.lake_uri, params["review_ids"], params["reason"], run_id)
+        with refused_requests_fail_fast():
+            return record_tombstones(settings.lake_uri, params["review_ids"], params["reason"], run_id)
 
     delete = heavy_step(
         "delete",
@@ -68,6 +69,7 @@ with DAG(
             "result_uri": xcom_field("record", "result_uri"),
         },
         settings,
+        pool=settings.embedding.writers_pool,
     )
 
     chain(record(), delete)

@@ -15,7 +15,7 @@ leaves late writes time to land.
 | `validate` | Great Expectations suite; writes Data Docs; a failure stops the run before anything is published | heavy step |
 | `publish` | versions the partitions with DVC and commits them atomically into the lake | heavy step |
 | `announce` | emits the `reviews_clean` Asset event with the partition URIs and DVC version | worker |
-| `cleanup` | removes the run's scratch files once the data is published; deletes raw extracts and quarantine partitions past their retention (local lake) | worker |
+| `cleanup` | teardown: removes the run's scratch (the raw extract with its unredacted text, the staged data) whether the run succeeded or failed; deletes raw extracts and quarantine partitions past their retention (local lake) | worker |
 
 **Backfill**: trigger with *Backfill from* and *Backfill to* (dates, inclusive). Re-running a window
 replaces its partitions; nothing is duplicated.
@@ -26,7 +26,7 @@ replaces its partitions; nothing is duplicated.
 raw text under the quarantine key): never the raw text. To reprocess, find the source rows by
 `review_id`, fix them and re-run the window; `python -m pipelines.ingestion.quarantine FILE` prints the
 hash of a text, to tell whether a source row still holds the quarantined text. Quarantine partitions
-expire after `ingestion.retention.quarantine_days`, raw extracts left by failed runs after `raw_days`;
+expire after `ingestion.retention.quarantine_days`, raw extracts a run could not remove after `raw_days`;
 quarantine is not versioned in DVC.
 
 Heavy steps run as SageMaker Processing jobs in the `aws` profile and as subprocesses of the task
@@ -39,7 +39,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, chain, task
 
-from common.airflow_steps import heavy_step, xcom_field
+from common.airflow_steps import heavy_step, refused_requests_fail_fast, xcom_field
 from common.assets import clean_reviews
 from common.dag_defaults import START_DATE, default_args
 from common.settings import get_settings
@@ -75,7 +75,7 @@ with DAG(
             type=["null", "string"],
             format="date",
             title="Backfill to",
-            description="Last day (UTC, inclusive) to re-ingest. Needed when *Backfill from* is set.",
+            description="Last day (UTC, inclusive) to re-ingest. Needed when Backfill from is set.",
         ),
     },
 ) as dag:
@@ -84,9 +84,13 @@ with DAG(
     def plan(params: dict[str, Any], run_id: str, data_interval_start=None, data_interval_end=None) -> dict:
         from pipelines.ingestion.plan import plan_run, resolve_window
 
-        start, end = resolve_window(
-            data_interval_start, data_interval_end, params.get("backfill_start"), params.get("backfill_end")
-        )
+        with refused_requests_fail_fast():
+            start, end = resolve_window(
+                data_interval_start,
+                data_interval_end,
+                params.get("backfill_start"),
+                params.get("backfill_end"),
+            )
         return plan_run(settings.lake_uri, run_id, start, end).to_dict()
 
     @task
@@ -150,16 +154,19 @@ with DAG(
         outlet_events[CLEAN_REVIEWS].extra = report["asset_extra"]
         return report["summary"]
 
-    @task(trigger_rule="none_failed")
+    @task
     def cleanup(run_plan: dict) -> None:
         from pipelines.ingestion.report import remove_scratch
         from pipelines.ingestion.retention import expire_ingestion_data
 
         remove_scratch(run_plan)
-        # Raw extracts left by failed runs and quarantine partitions past their retention (a local lake;
+        # Raw extracts a run could not remove and quarantine partitions past their retention (a local lake;
         # the S3 lake's lifecycle rules do the same with the same days).
         expire_ingestion_data(run_plan["lake_uri"], settings.ingestion.retention)
 
     run_plan = plan()
     announced = announce(run_plan)
-    chain(run_plan, extract(run_plan), transform, validate, publish, announced, cleanup(run_plan))
+    # A teardown of the plan: it runs once the run has ended, succeeded or failed (the raw extract holds
+    # unredacted text), and its own outcome never decides the run's.
+    removed = cleanup(run_plan).as_teardown(setups=run_plan)
+    chain(run_plan, extract(run_plan), transform, validate, publish, announced, removed)

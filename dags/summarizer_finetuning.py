@@ -14,6 +14,7 @@ monitoring reports a breach (the `summary_quality_breach` Asset).
 | `artifacts` | where the adapter and the metrics landed | worker |
 | `register` | one MLflow run (parameters, per-step losses, lineage, sample summaries) and a registered model version with alias `candidate` | heavy step |
 | `announce` | emits the `summarizer_candidate` Asset event with the model URI and its lineage | worker |
+| `cleanup` | teardown: removes the run's staged data (plan, golden set and SFT split copies, all versioned in DVC) whether the run succeeded or failed; the model's artifacts stay | worker |
 
 **Pinning data**: *Dataset version* trains on an existing SFT dataset (a DVC tag) instead of building
 one; *Golden set version* decontaminates against a given golden set. Every version used is recorded on
@@ -30,7 +31,7 @@ from airflow.sdk import DAG, Param, chain, task
 from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
-from common.airflow_steps import heavy_step, training_step, xcom_field
+from common.airflow_steps import heavy_step, refused_requests_fail_fast, training_step, xcom_field
 from common.assets import summarizer_candidate, summary_quality_breach
 from common.dag_defaults import START_DATE, default_args
 from common.settings import get_settings
@@ -59,8 +60,8 @@ with DAG(
     tags=["llmops", "training", "lora"],
     params={
         "base_model": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Base model",
             description="Folder or s3:// prefix of the base model to adapt; empty: the profile's "
             f"({settings.training.base_model_id}).",
@@ -133,7 +134,9 @@ with DAG(
         from pipelines.training.plan import plan_run, write_plan
 
         when = (logical_date or datetime.now(UTC)).isoformat()
-        return write_plan(plan_run(settings, run_id, when, params))
+        with refused_requests_fail_fast():
+            run_plan = plan_run(settings, run_id, when, params)
+        return write_plan(run_plan)
 
     golden = heavy_step(
         "golden",
@@ -175,6 +178,14 @@ with DAG(
         outlet_events[CANDIDATE].extra = report
         return report
 
+    @task
+    def cleanup(run_plan: dict) -> None:
+        from pipelines.training.plan import remove_scratch
+
+        remove_scratch(run_plan)
+
     run_plan = plan()
     trained = artifacts(train.output)
-    chain(run_plan, golden, dataset, train, trained, register, announce(run_plan))
+    # A teardown of the plan: it runs once the run has ended, succeeded or failed, and never decides its state.
+    removed = cleanup(run_plan).as_teardown(setups=run_plan)
+    chain(run_plan, golden, dataset, train, trained, register, announce(run_plan), removed)

@@ -38,6 +38,16 @@ def seed_source() -> dict:
 def migrate_airflow_db() -> None:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    # Every writer of the vector store runs in this one-slot pool; deferred tasks keep their slot.
+    from common.settings import get_settings
+
+    pool = get_settings().embedding.writers_pool
+    description = "writers of the vector store (embed, gate, forget), one at a time"
+    subprocess.run(
+        [str(airflow), "pools", "set", pool, "1", description, "--include-deferred"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def run_ingestion() -> dict:
@@ -113,9 +123,11 @@ def main() -> None:
     print(f"index:             {vectors['index']} (alias {vectors['alias']})")
     print(f"vector store:      {settings.resolve_path(settings.vector_store.lancedb.uri)}")
     print(
-        f"index gate:        recall@{metrics['k']} {metrics['recall_at_k']:.3f}, MRR {metrics['mrr']:.3f}"
-        f" over {metrics['queries']} queries"
-        f" (BM25 alone: {metrics['bm25_recall_at_k']:.3f}, {metrics['bm25_mrr']:.3f})"
+        f"index gate:        nDCG@{metrics['k']} {metrics['ndcg_at_k']:.3f},"
+        f" recall@{metrics['k']} {metrics['recall_at_k']:.3f}, MRR {metrics['mrr']:.3f}"
+        f" over {metrics['queries']} labelled queries across products"
+        f" (BM25 alone: {metrics['bm25_ndcg_at_k']:.3f}, {metrics['bm25_recall_at_k']:.3f},"
+        f" {metrics['bm25_mrr']:.3f})"
     )
     experiment = f"{settings.tracking.experiment_prefix}/embedding"
     print(f"MLflow:            {settings.tracking.uri} (experiment {experiment})")

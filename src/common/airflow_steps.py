@@ -10,10 +10,13 @@ provider happen only when the `aws` profile builds a task, so a local parse stay
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from common.dag_defaults import heavy_step_timeout, training_step_timeout
 from common.settings import Settings, TrainingHyperparameters
 from common.steps import StepCall, StepFailed, SubprocessStepRunner, TrainingCall, processing_job_name
 
@@ -55,6 +58,7 @@ def heavy_step(
     task_id: str, module: str, args: dict[str, str], settings: Settings, **task_kwargs: Any
 ) -> BaseOperator:
     """A task that runs `python -m <module>` with `args` in the profile's step runner."""
+    task_kwargs.setdefault("execution_timeout", heavy_step_timeout(settings))
     if settings.steps.runner == "subprocess":
         from airflow.providers.standard.operators.python import PythonOperator
 
@@ -111,10 +115,12 @@ def training_call(module: str, plan_task: str = "plan") -> TrainingCall:
 
 def training_step(task_id: str, module: str, settings: Settings, **task_kwargs: Any) -> BaseOperator:
     """The `train` task of a fine-tuning plan: a deferrable SageMaker training job in `aws` (GPU, spot,
-    checkpoints in S3), the same script in a local subprocess otherwise. Both return where the model is
-    (`pipelines.training.plan.training_artifacts` reads either)."""
+    checkpoints in S3; a job failing on its data, exit code 3, is not retried), the same script in a local
+    subprocess otherwise. Both return where the model is (`pipelines.training.plan.training_artifacts`
+    reads either)."""
     from dataclasses import asdict
 
+    task_kwargs.setdefault("execution_timeout", training_step_timeout(settings))
     call = training_call(module)
     if settings.steps.runner == "subprocess":
         from airflow.providers.standard.operators.python import PythonOperator
@@ -126,14 +132,13 @@ def training_step(task_id: str, module: str, settings: Settings, **task_kwargs: 
             **task_kwargs,
         )
 
-    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
-
+    from common.processing_operator import StepTrainingOperator
     from common.steps import sagemaker_training_config, training_job_name
 
     sagemaker = settings.training.sagemaker
     if sagemaker is None:
         raise ValueError("the aws profile needs a `training.sagemaker` section to run training jobs")
-    return SageMakerTrainingOperator(
+    return StepTrainingOperator(
         task_id=task_id,
         config=sagemaker_training_config(call, training_job_name(task_id), sagemaker, settings.profile),
         aws_conn_id=sagemaker.aws_conn_id,
@@ -146,6 +151,19 @@ def training_step(task_id: str, module: str, settings: Settings, **task_kwargs: 
         action_if_job_exists="fail",
         **task_kwargs,
     )
+
+
+@contextmanager
+def refused_requests_fail_fast() -> Iterator[None]:
+    """Wraps a DAG's planning: a ValueError there is a request (trigger form, conf, event) that can never
+    be honoured, so retrying it with backoff only delays the answer. The task fails at once, and the
+    reason is the failure the user reads in the task's log."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except ValueError as refused:
+        raise AirflowFailException(f"the run cannot start: {refused}") from refused
 
 
 def xcom_field(task_id: str, key: str) -> str:

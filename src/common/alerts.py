@@ -1,9 +1,10 @@
 """Failure notifications: one callback for every DAG, two destinations.
 
 `local` appends a JSON line to `<home>/.local/alerts/alerts.jsonl` that a person (or a test) can read;
-`aws` publishes to the SNS topic named by `alerts.sns_topic_arn`, through the Airflow AWS connection.
-The message names the DAG, task, run, try and log URL, never task data: review text must not leak into
-alerts.
+`aws` publishes to the SNS topic named by `alerts.sns_topic_arn` with the amazon provider's SNS notifier,
+through the Airflow AWS connection. The message names the DAG, task, run, try, log URL and the type of the
+error, never its text: an exception's message can quote task data (a review, an e-mail address), and
+alerts leave the platform for inboxes and chat. The task's log, behind its access control, has the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def failure_message(context: dict[str, Any]) -> dict[str, Any]:
+    """What an alert says: where the failure is and how to open its log, nothing the task handled."""
     ti = context.get("task_instance") or context.get("ti")
     dag_run = context.get("dag_run")
     exception = context.get("exception")
@@ -31,19 +33,22 @@ def failure_message(context: dict[str, Any]) -> dict[str, Any]:
         "run_id": getattr(dag_run, "run_id", None) or getattr(ti, "run_id", None),
         "try_number": getattr(ti, "try_number", None),
         "log_url": getattr(ti, "log_url", None),
-        "error": f"{type(exception).__name__}: {exception}"[:1000] if exception else None,
+        "error": type(exception).__name__ if exception else None,
     }
 
 
 def send_alert(message: dict[str, Any], settings: Settings) -> None:
     if settings.alerts.sns_topic_arn:
-        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+        from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
 
-        SnsHook(aws_conn_id=settings.alerts.aws_conn_id).publish_to_target(
+        notifier = SnsNotifier(
+            aws_conn_id=settings.alerts.aws_conn_id,
             target_arn=settings.alerts.sns_topic_arn,
             subject=f"[llmops] {message['dag_id']}.{message['task_id']} failed"[:100],
             message=json.dumps(message, default=str),
         )
+        # `notify`, not the notifier's call: the message is final, not a template to render.
+        notifier.notify({})
         return
     path = Path(settings.resolve_path(settings.alerts.local_file))
     path.parent.mkdir(parents=True, exist_ok=True)

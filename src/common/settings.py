@@ -79,8 +79,18 @@ class SageMakerSettings(BaseModel):
 class StepSettings(BaseModel):
     runner: Literal["subprocess", "sagemaker"]
     python: str | None = None  # interpreter of the task environment (subprocess runner)
-    timeout_s: int = 7200
+    timeout_s: int = Field(default=7200, gt=0)  # subprocess runner: a step running longer is killed
+    kill_grace_s: float = Field(default=10.0, ge=0)  # between SIGTERM and SIGKILL of a timed-out step
     sagemaker: SageMakerSettings | None = None
+
+
+class AirflowSettings(BaseModel):
+    """Limits every task of every DAG gets (`common.dag_defaults`)."""
+
+    execution_timeout_s: int = Field(default=3600, gt=0)  # worker tasks (plan, extract, announce ...)
+    # Heavy step and training tasks: the runner's own limit (steps.timeout_s, or the SageMaker job's) plus
+    # this, so the runner stops the step first and the task fails with the step's own reason.
+    step_timeout_margin_s: int = Field(default=600, gt=0)
 
 
 class DvcSettings(BaseModel):
@@ -209,6 +219,17 @@ class EmbeddingModelSettings(BaseModel):
     tokenizer_from: str = "minilm"  # Titan publishes no tokenizer: chunks are sized with this model's
 
 
+class RetrievalEvalSettings(BaseModel):
+    """The index gate's labelled queries (`pipelines.embedding.retrieval_eval`): where they come from."""
+
+    # file: a JSONL of {query, language, relevant}; dvc: that JSONL's path in the DVC registry (a curated
+    # set); sample_labels: the sample generator's review labels, turned into aspect queries at gate time
+    source: Literal["file", "dvc", "sample_labels"]
+    uri: str
+    version: str | None = None  # dvc: the curated set's tag or commit (None: the registry's latest)
+    candidates: int = 50  # chunks fetched per query, so that k distinct reviews remain
+
+
 class EmbeddingSettings(BaseModel):
     model: str  # key into `models`
     models: dict[str, EmbeddingModelSettings]
@@ -216,7 +237,9 @@ class EmbeddingSettings(BaseModel):
     read_batch_rows: int = 2048  # reviews chunked and encoded per batch
     cache_dir: str | None = None  # downloaded (s3://) model folders
     index_retention_days: int = 7  # indices an alias no longer points to are dropped after this
-    eval_queries: int = 200  # queries of the index quality gate
+    evaluation: RetrievalEvalSettings  # the index quality gate's evaluation set
+    # Airflow pool (one slot) every task that writes to the vector store runs in: embed, gate, forget
+    writers_pool: str = "vector_store_writers"
 
 
 class HnswSettings(BaseModel):
@@ -478,9 +501,12 @@ class IngestionThresholds(BaseModel):
 
 
 class EmbeddingThresholds(BaseModel):
-    k: int  # recall and MRR are measured at this many hits
+    k: int  # nDCG, recall and MRR are measured on this many reviews
+    min_ndcg_at_k: float
     min_recall_at_k: float
     min_mrr: float
+    min_queries: int = Field(ge=1)  # evaluation queries with a relevant review in the index
+    max_regression: float = Field(ge=0)  # nDCG@k the candidate may lose against the live index
 
 
 class LoadTestThresholds(BaseModel):
@@ -539,6 +565,7 @@ class Settings(BaseSettings):
     lake_uri: str
     source: SourceSettings
     steps: StepSettings
+    airflow: AirflowSettings = AirflowSettings()
     dvc: DvcSettings
     alerts: AlertSettings = AlertSettings()
     ingestion: IngestionSettings

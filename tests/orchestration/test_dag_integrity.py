@@ -13,11 +13,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
+# MWAA's DAG processor gives a file 30 s and re-parses every 30 s. Heavy imports and Variable/Connection
+# lookups are caught exactly here; how long a parse takes is measured by `make bench-dag-parse`, since a
+# wall-clock limit in a test fails on a loaded machine, not on a slow file.
 PROBE = Path(__file__).with_name("dag_probe.py")
-# MWAA's DAG processor gives a file 30 s and re-parses every 30 s. Heavy imports are caught exactly by the
-# module check below; the time budget is a guard against a file that does real work when parsed (a model
-# load, a network call), kept well above what a loaded CI machine takes for a light file (~0.2-0.35 s).
-PARSE_BUDGET_MS = 1500
 
 
 def probe(dag_file: Path, env: dict[str, str] | None = None) -> dict:
@@ -44,20 +43,13 @@ def test_there_are_dag_files():
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
-def test_dag_file_parses_light_and_fast(dag_file):
+def test_dag_file_parses_light(dag_file):
     report = probe(dag_file)
     assert report["error"] is None, report["error"]
     assert report["dag_ids"], "the file defines no DAG"
     assert len(report["dag_ids"]) == 1, "one DAG per file"
     assert report["heavy_modules"] == [], f"heavy modules imported at parse time: {report['heavy_modules']}"
     assert report["lookups"] == [], f"Variable/Connection lookups at parse time: {report['lookups']}"
-    # The first parse in a fresh interpreter also pays for shared modules; judge the better of two.
-    best = (
-        min(report["parse_ms"], probe(dag_file)["parse_ms"])
-        if report["parse_ms"] > PARSE_BUDGET_MS
-        else (report["parse_ms"])
-    )
-    assert best < PARSE_BUDGET_MS, f"{dag_file.name} took {best:.0f} ms to parse"
 
 
 def test_no_import_errors(dagbag):
@@ -89,6 +81,20 @@ def test_every_dag_follows_the_conventions(dagbag):
             assert on_task_failure in callbacks, f"{where}: failure callback missing"
 
 
+def test_every_task_has_an_execution_timeout_longer_for_heavy_steps(dagbag):
+    """A hung task must not hold a worker slot forever; a heavy step's task outlasts the runner's own
+    timeout, so the runner stops the step first and the task fails with the step's reason."""
+    from common.settings import get_settings
+
+    step_limit = timedelta(seconds=get_settings().steps.timeout_s)
+    for dag_id, dag in dagbag.dags.items():
+        for t in dag.tasks:
+            assert t.execution_timeout, f"{dag_id}.{t.task_id}: no execution_timeout"
+            callable_name = getattr(getattr(t, "python_callable", None), "__name__", "")
+            if callable_name in ("run_local_step", "run_local_training"):
+                assert t.execution_timeout > step_limit, f"{dag_id}.{t.task_id}: ends before its step"
+
+
 def test_a_scheduled_ingestion_run_ingests_the_whole_day_before(dagbag):
     """The window of the run the scheduler makes: the data interval it gets from the DAG's own timetable
     (converted as the scheduler converts it), through the plan task's `resolve_window`."""
@@ -106,3 +112,94 @@ def test_a_scheduled_ingestion_run_ingests_the_whole_day_before(dagbag):
     midnight = info.run_after.replace(hour=0)
     interval = info.data_interval
     assert resolve_window(interval.start, interval.end) == (midnight - timedelta(days=1), midnight)
+
+
+def test_every_dag_that_plans_scratch_tears_it_down(dagbag):
+    """A `plan` task decides where its run writes, scratch included (`<lake>/staging/...`, the raw
+    extract): a teardown of the plan removes it after every other task, whether the run succeeded or
+    failed, and its own outcome never decides the run's."""
+    planned = [dag for dag in dagbag.dags.values() if "plan" in dag.task_dict]
+    assert planned
+    for dag in planned:
+        teardowns = [t for t in dag.tasks if t.is_teardown]
+        assert teardowns, f"{dag.dag_id}: its plan writes scratch and no teardown removes it"
+        assert dag.task_dict["plan"].is_setup, f"{dag.dag_id}: plan is not the teardown's setup"
+        for teardown in teardowns:
+            where = f"{dag.dag_id}.{teardown.task_id}"
+            assert "plan" in teardown.upstream_task_ids, f"{where}: not a teardown of plan"
+            assert not teardown.on_failure_fail_dagrun, f"{where}: its failure would fail a good run"
+            others = set(dag.task_dict) - {teardown.task_id}
+            assert others <= teardown.get_flat_relative_ids(upstream=True), f"{where}: runs before the end"
+
+
+def form_value(value):
+    """What Airflow 3's trigger form sends for a field left as it is: an empty text field is null."""
+    return None if value == "" else value
+
+
+def schema_errors(value, param) -> str | None:
+    """Why `value` fails the Param's schema, checked as Airflow checks a run's params; None if it passes."""
+    from jsonschema import FormatChecker, ValidationError, validate
+
+    try:
+        validate(value, param.schema, format_checker=FormatChecker())
+    except ValidationError as error:
+        return error.message
+    return None
+
+
+def test_every_trigger_form_can_be_submitted_as_it_opens(dagbag):
+    """A DAG that also runs on its own (a schedule, an Asset) needs no input, so its form must be valid
+    as it opens. In any DAG, a field whose default is valid is optional, and must stay valid as the form
+    sends it; a field whose default is invalid (an empty list of review IDs) is one the user must fill."""
+    for dag_id, dag in dagbag.dags.items():
+        runs_unattended = dag.schedule is not None
+        for name in dag.params:
+            param = dag.params.get_param(name)
+            optional = runs_unattended or schema_errors(param.value, param) is None
+            if optional:
+                error = schema_errors(form_value(param.value), param)
+                assert error is None, f"{dag_id}.{name}: the form as it opens is refused: {error}"
+
+
+def test_param_descriptions_are_plain_text(dagbag):
+    """The trigger form shows `description` as it is: markdown would show as literal marks."""
+    for dag_id, dag in dagbag.dags.items():
+        for name in dag.params:
+            description = dag.params.get_param(name).description or ""
+            assert not set("*`") & set(description), f"{dag_id}.{name}: markdown in {description!r}"
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "kwargs", "reason"),
+    [
+        (
+            "review_ingestion",
+            {"params": {"backfill_start": "2026-11-05", "backfill_end": "2026-11-01"}},
+            "backfill_end 2026-11-01 is before backfill_start 2026-11-05",
+        ),
+        ("review_embedding", {"params": {"full_rebuild": False, "partitions": []}}, "nothing to embed"),
+        ("summarizer_finetuning", {"params": {"lora_rank": 0}}, "lora_rank"),
+    ],
+)
+def test_a_plan_refuses_an_impossible_request_without_retries(dagbag, dag_id, kwargs, reason):
+    """Retrying a request that cannot be honoured only delays the answer: the plan fails for good, with
+    the reason as its message."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    plan = dagbag.dags[dag_id].task_dict["plan"]
+    with pytest.raises(AirflowFailException, match=reason):
+        plan.python_callable(run_id="manual__refused", **kwargs)
+
+
+def test_the_finetuning_form_as_it_opens_plans_the_profiles_defaults(dagbag):
+    """Empty fields arrive as null: the plan reads them as the profile's values."""
+    from common.settings import get_settings
+
+    dag = dagbag.dags["summarizer_finetuning"]
+    sent = {name: form_value(dag.params.get_param(name).value) for name in dag.params}
+    assert sent["base_model"] is None
+    plan = dag.task_dict["plan"].python_callable(params=sent, run_id="manual__form_defaults")
+    training = get_settings().training
+    assert plan["base_model"] == training.base_model and plan["base_model_id"] == training.base_model_id
+    assert plan["hyperparameters"] == training.hyperparameters.as_hyperparameters()

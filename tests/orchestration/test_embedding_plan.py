@@ -56,3 +56,22 @@ def test_tombstones_are_recorded_once_per_request_and_read_by_every_reader(tmp_p
 def test_an_incomplete_request_is_refused(tmp_path, ids, reason):
     with pytest.raises(ValueError):
         record_tombstones(f"file://{tmp_path}", ids, reason, "manual__c")
+
+
+def test_every_writer_of_the_vector_store_runs_in_the_one_writers_pool():
+    """A forget request racing an embedding run must not interleave with its writes: the embed, gate
+    and delete tasks share one pool (one slot), and nothing else takes it."""
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from common.settings import get_settings
+
+    dags = Path(__file__).resolve().parents[2] / "dags"
+    pool = get_settings().embedding.writers_pool
+    writers = {("review_embedding", "embed"), ("review_embedding", "gate"), ("review_forget", "delete")}
+    for dag_id in ("review_embedding", "review_forget"):
+        dag = DagBag(dag_folder=str(dags / f"{dag_id}.py")).dags[dag_id]
+        for task in dag.tasks:
+            expected = pool if (dag_id, task.task_id) in writers else "default_pool"
+            assert (task.pool, task.pool_slots) == (expected, 1), f"{dag_id}.{task.task_id}"

@@ -79,7 +79,19 @@ def test_local_alert_is_a_json_line(tmp_path, monkeypatch):
     message = failure_message({"task_instance": _TI(), "exception": ValueError("boom")})
     send_alert(message, load_settings("local"))
     line = json.loads((tmp_path / "alerts.jsonl").read_text().splitlines()[0])
-    assert line["dag_id"] == "d" and line["task_id"] == "t" and line["error"] == "ValueError: boom"
+    assert line["dag_id"] == "d" and line["task_id"] == "t" and line["error"] == "ValueError"
+    assert line["run_id"] == "r" and line["try_number"] == 2 and line["log_url"] == _TI.log_url
+
+
+LEAKY = ValueError("row r7: 'Loved it, write me at jane.doe@example.com' failed the length check")
+
+
+def test_an_alert_never_carries_the_exception_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLMOPS_ALERTS__LOCAL_FILE", str(tmp_path / "alerts.jsonl"))
+    send_alert(failure_message({"task_instance": _TI(), "exception": LEAKY}), load_settings("local"))
+    written = (tmp_path / "alerts.jsonl").read_text()
+    assert "jane.doe@example.com" not in written and "Loved it" not in written
+    assert json.loads(written)["error"] == "ValueError"
 
 
 def test_aws_alert_is_published_to_sns(monkeypatch, aws_endpoint):
@@ -93,7 +105,10 @@ def test_aws_alert_is_published_to_sns(monkeypatch, aws_endpoint):
     queue_arn = attributes["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     monkeypatch.setenv("LLMOPS_ALERTS_TOPIC_ARN", topic)
-    send_alert(failure_message({"task_instance": _TI()}), load_settings("aws"))
+    send_alert(failure_message({"task_instance": _TI(), "exception": LEAKY}), load_settings("aws"))
     received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
-    body = json.loads(json.loads(received[0]["Body"])["Message"])
-    assert body["dag_id"] == "d" and body["try_number"] == 2
+    envelope = json.loads(received[0]["Body"])
+    body = json.loads(envelope["Message"])
+    assert body["dag_id"] == "d" and body["try_number"] == 2 and body["error"] == "ValueError"
+    assert envelope["Subject"] == "[llmops] d.t failed"
+    assert "jane.doe@example.com" not in received[0]["Body"] and "Loved it" not in received[0]["Body"]

@@ -124,3 +124,14 @@ def test_the_dataset_it_trained_on_is_pinned_in_dvc(trained):
         check=True,
     ).stdout.split()
     assert trained["event"]["dataset_version"] in tags and trained["event"]["golden_version"] in tags
+
+
+def test_the_run_removed_its_staged_data_and_kept_the_model(trained):
+    """The teardown deletes the run's copies of review data (each a DVC version), not the model's files."""
+    data_dir = trained["data_dir"]
+    run = next((data_dir / "lake" / "training").glob("*/sft")).parent
+    assert not (run / "sft" / "train").exists() and not (run / "sft" / "validation").exists()
+    assert not (run / "golden").exists()
+    assert (run / "sft" / "dataset_card.json").is_file() and any((run / "model").iterdir())
+    staging = data_dir / "lake" / "staging" / "training"
+    assert not list(staging.glob("*/plan.json")) and list(staging.glob("*/results/register.json"))

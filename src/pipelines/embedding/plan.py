@@ -61,3 +61,13 @@ def plan_run(
 def write_plan(plan: dict[str, Any]) -> dict[str, Any]:
     storage.write_json(plan["plan_uri"], plan)
     return plan
+
+
+def remove_scratch(plan: Mapping[str, Any]) -> list[str]:
+    """Delete what the run staged for its steps once it has ended: the plan file (the steps fetch any
+    pinned data into their own temporary folders). The result files stay for audit; the index is the
+    gate's to keep or expire. Returns what was removed, for the task log."""
+    uris = [plan["plan_uri"]]
+    for uri in uris:
+        storage.remove(uri)
+    return uris

@@ -82,6 +82,7 @@ def plan_run(settings: Settings, run_id: str, logical_date: str, params: Mapping
         "hyperparameters": hyperparameters(settings, params).as_hyperparameters(),
         "plan_uri": storage.join(scratch, "plan.json"),
         "golden_result_uri": storage.join(scratch, "results", "golden.json"),
+        "golden_uri": storage.join(work, "golden"),
         "dataset_uri": storage.join(work, "sft"),
         "dataset_result_uri": storage.join(scratch, "results", "dataset.json"),
         "train_channel": storage.join(work, "sft", "train"),
@@ -97,6 +98,22 @@ def plan_run(settings: Settings, run_id: str, logical_date: str, params: Mapping
 def write_plan(plan: dict[str, Any]) -> dict[str, Any]:
     storage.write_json(plan["plan_uri"], plan)
     return plan
+
+
+def scratch_uris(plan: Mapping[str, Any]) -> list[str]:
+    """What a run stages and nothing needs once it has ended: the plan file and the run's copies of
+    review data (the golden set, the SFT splits that were the training job's channels), each of them a
+    DVC version. The dataset card and the result files stay for audit; the adapter, the metrics and the
+    checkpoints are the model's and stay too."""
+    return [plan["plan_uri"], plan["golden_uri"], plan["train_channel"], plan["validation_channel"]]
+
+
+def remove_scratch(plan: Mapping[str, Any]) -> list[str]:
+    """Delete the run's scratch (see `scratch_uris`); returns what was removed, for the task log."""
+    uris = scratch_uris(plan)
+    for uri in uris:
+        storage.remove(uri)
+    return uris
 
 
 def training_artifacts(train_result: Mapping[str, Any]) -> dict[str, str]:
