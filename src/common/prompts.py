@@ -17,7 +17,12 @@ chat a model is trained on cannot drift from the one it is served and judged wit
 Every summary, training run and evaluation records `version` and `sha256` (the hash of the file's
 canonical content: comments and layout do not change it, any content edit does).
 
-Light on purpose (YAML, hashlib, pydantic): DAG files and the MWAA workers import it at parse time.
+The answer's shape and limits (keys, types, item counts, lengths) are checked by `jsonschema` against
+the file's `output_schema`; what a JSON schema cannot say (a phrase of blanks, one sentence) by
+`ReviewSummary`.
+
+Light on purpose (YAML, hashlib, jsonschema, pydantic): DAG files and the MWAA workers import it at
+parse time.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from string import Template
 from typing import Any, Literal, Protocol
 
 import yaml
+from jsonschema import Draft202012Validator, SchemaError
+from jsonschema import ValidationError as SchemaViolation
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
 
 PROMPTS_DIR = "prompts"
@@ -67,8 +74,9 @@ class ChatTokenizer(Protocol):
 
 
 class ReviewSummary(BaseModel):
-    """An answer of the summarizer. The contract's limits (item and summary lengths, item counts) are
-    checked when it is validated with the contract's schema as context (what `parse_summary` does)."""
+    """An answer of the summarizer. What the contract's JSON schema cannot express (no phrase of blanks,
+    a one-sentence summary) is checked when it is validated with the schema as context (what
+    `parse_summary` does, after the schema itself)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -78,31 +86,30 @@ class ReviewSummary(BaseModel):
 
     @model_validator(mode="after")
     def _within_contract(self, info: ValidationInfo) -> ReviewSummary:
-        schema = (info.context or {}).get("output_schema")
-        if not schema:
+        if not (info.context or {}).get("output_schema"):
             return self
-        props = schema["properties"]
         for key in ("pros", "cons"):
-            items, spec = getattr(self, key), props[key]
-            if len(items) > spec["maxItems"]:
-                raise ValueError(f"{key} has {len(items)} items, at most {spec['maxItems']} are allowed")
-            for item in items:
-                if not item.strip():
-                    raise ValueError(f"{key} holds an empty phrase")
-                if len(item) > spec["items"]["maxLength"]:
-                    raise ValueError(
-                        f"{key} item {item[:40]!r}... is {len(item)} characters, "
-                        f"at most {spec['items']['maxLength']} are allowed"
-                    )
+            if any(not item.strip() for item in getattr(self, key)):
+                raise ValueError(f"{key} holds an empty phrase")
         summary = self.summary.strip()
         if not summary:
             raise ValueError("summary is empty")
-        if len(self.summary) > props["summary"]["maxLength"]:
-            limit = props["summary"]["maxLength"]
-            raise ValueError(f"summary is {len(self.summary)} characters, at most {limit} are allowed")
         if "\n" in summary or _SECOND_SENTENCE.search(summary):
             raise ValueError("summary must be one sentence")
         return self
+
+
+def _schema_problem(error: SchemaViolation) -> str:
+    """One schema violation in words a person reading an evaluation report understands."""
+    where = ".".join(str(part) for part in error.absolute_path) or "answer"
+    size = len(error.instance) if isinstance(error.instance, list | str) else None
+    if error.validator == "maxItems":
+        return f"{where} has {size} items, at most {error.validator_value} are allowed"
+    if error.validator == "maxLength":
+        return f"{where} is {size} characters, at most {error.validator_value} are allowed"
+    if error.validator == "minLength" and size == 0:
+        return f"{where} is empty"
+    return f"{where}: {error.message}"
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,10 @@ class PromptContract:
         if missing:
             raise PromptError(f"{path} lacks {', '.join(missing)}")
         schema = data["output_schema"]
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as error:
+            raise PromptError(f"{path}: output_schema is not a JSON schema: {error.message}") from None
         if sorted(schema.get("properties", {})) != sorted(ANSWER_KEYS):
             raise PromptError(f"{path}: output_schema must describe exactly {', '.join(ANSWER_KEYS)}")
         for template_key, names in (
@@ -150,6 +161,10 @@ class PromptContract:
             sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
             path=path,
         )
+
+    @cached_property
+    def answer_validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.output_schema)
 
     @property
     def prompt_id(self) -> str:
@@ -214,6 +229,11 @@ class PromptContract:
             raise SummaryFormatError(
                 "not_an_object", f"the answer is a JSON {type(value).__name__}, not an object"
             )
+        violations = sorted(
+            self.answer_validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]
+        )
+        if violations:
+            raise SummaryFormatError("schema", "; ".join(_schema_problem(e) for e in violations))
         try:
             return ReviewSummary.model_validate(value, context={"output_schema": self.output_schema})
         except ValidationError as error:

@@ -85,6 +85,28 @@ def test_a_file_without_the_contract_fields_is_refused(tmp_path: Path) -> None:
         prompts.PromptContract.from_file(path)
 
 
+def test_an_output_schema_that_is_not_a_json_schema_is_refused(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "prompts" / "summarize_reviews.yaml").read_text(encoding="utf-8"))
+    data["output_schema"]["properties"]["pros"]["maxItems"] = "six"
+    path = tmp_path / "bad-schema.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(prompts.PromptError, match="not a JSON schema"):
+        prompts.PromptContract.from_file(path)
+
+
+def test_the_schema_in_the_file_is_what_answers_are_checked_against(tmp_path: Path) -> None:
+    """Tightening a limit in the file tightens parsing: no limit is restated in code."""
+    data = yaml.safe_load((REPO / "prompts" / "summarize_reviews.yaml").read_text(encoding="utf-8"))
+    data["output_schema"]["properties"]["pros"]["maxItems"] = 1
+    path = tmp_path / "one-pro.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    contract = prompts.PromptContract.from_file(path)
+    answer = '{"pros": ["long battery", "light"], "cons": [], "summary": "Fine."}'
+    assert prompts.parse_summary(answer).pros == ["long battery", "light"]
+    with pytest.raises(prompts.SummaryFormatError, match="2 items, at most 1"):
+        contract.parse_summary(answer)
+
+
 def test_messages_hold_the_system_turn_and_every_snippet_numbered_with_its_stars() -> None:
     messages = prompts.messages(SNIPPETS)
     assert [m["role"] for m in messages] == ["system", "user"]
