@@ -109,10 +109,10 @@ class RecordingEmbedder:
 
 
 def local_path(settings: Any, rows: list[dict[str, Any]], work: Path, repeats: int) -> dict[str, Any]:
+    from common.chunking import Chunker
+    from common.embedders import SentenceTransformerEmbedder, open_embedder
+    from common.embedding_writer import EmbeddingWriter, iter_reviews
     from common.vector_store import open_vector_store
-    from pipelines.embedding.chunking import Chunker
-    from pipelines.embedding.embed import EmbeddingWriter, iter_reviews
-    from pipelines.embedding.embedders import SentenceTransformerEmbedder, open_embedder
 
     embedding = settings.embedding
     # What run_embedding opens: the configured model (minilm).
@@ -455,7 +455,7 @@ def remote_path(
     import boto3
     from botocore.config import Config
 
-    from pipelines.embedding.embedders import BedrockEmbedder, open_embedder
+    from common.embedders import BedrockEmbedder, open_embedder
 
     embedding = settings.embedding
     name = args.bedrock_model
@@ -602,8 +602,8 @@ def synthetic_products(
 def to_records(reviews: list[dict[str, Any]], dimension: int, version: str, rng: np.random.Generator) -> list:
     """ChunkRecords of these reviews with random unit vectors (the cost of writing does not depend on
     what the vectors mean)."""
+    from common.chunking import chunk_id
     from common.vector_store import ChunkRecord
-    from pipelines.embedding.chunking import chunk_id
 
     n = sum(len(r["texts"]) for r in reviews)
     vectors = rng.standard_normal((n, dimension), dtype=np.float32)

@@ -26,37 +26,22 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from common import storage
+from common.chunking import Chunker
 from common.data_versioning import DataRegistry
+from common.embedders import open_embedder
+from common.embedding_writer import REGISTRY_CLEAN_PATH, EmbeddingWriter, iter_reviews
 from common.ids import stable_hash
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
 from common.tombstones import forgotten_review_ids
-from common.vector_store import ChunkRecord, VectorStore, open_vector_store
-from pipelines.embedding.chunking import Chunker
-from pipelines.embedding.embedders import Embedder, open_embedder
+from common.vector_store import VectorStore, open_vector_store
 
 log = logging.getLogger(__name__)
-
-COLUMNS = [
-    "review_id",
-    "product_id",
-    "star_rating",
-    "cleaned_text",
-    "language",
-    "created_at",
-    "helpful_votes",
-    "verified_purchase",
-]
-# Where the publish step puts the clean data inside the DVC registry (`reviews/clean/dt=...`).
-REGISTRY_CLEAN_PATH = "reviews/clean"
 
 
 def model_prefix(alias: str, model_version: str) -> str:
@@ -86,59 +71,6 @@ def clean_partitions(lake_uri: str) -> list[str]:
     """Every committed clean partition in the lake (`<lake>/clean/reviews/dt=...`), oldest first."""
     root = storage.join(lake_uri, "clean", "reviews")
     return [p for p in storage.committed_partitions(root) if "/dt=" in p]
-
-
-def iter_reviews(partitions: list[str], batch_rows: int) -> Iterator[list[dict[str, Any]]]:
-    for partition in partitions:
-        for uri in storage.partition_files(partition):
-            if not uri.endswith(".parquet"):
-                continue
-            with storage.open_uri(uri) as handle:
-                for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows, columns=COLUMNS):
-                    yield batch.to_pylist()
-
-
-class EmbeddingWriter:
-    """Chunks, encodes and writes reviews into one index, and counts where every review went."""
-
-    def __init__(self, embedder: Embedder, chunker: Chunker, store: VectorStore, index: str) -> None:
-        self.embedder = embedder
-        self.chunker = chunker
-        self.store = store
-        self.index = index
-        self.counts = {"reviews_in": 0, "reviews_forgotten": 0, "reviews_indexed": 0, "chunks_written": 0}
-
-    def write(self, reviews: list[dict[str, Any]], forgotten: frozenset[str], replace: bool) -> None:
-        self.counts["reviews_in"] += len(reviews)
-        kept = [r for r in reviews if r["review_id"] not in forgotten]
-        self.counts["reviews_forgotten"] += len(reviews) - len(kept)
-        if not kept:
-            return
-        chunked = self.chunker.chunk_many([(r["review_id"], r["cleaned_text"], r["language"]) for r in kept])
-        flat = [(review, chunk) for review, chunks in zip(kept, chunked, strict=True) for chunk in chunks]
-        vectors = self.embedder.encode([chunk.text for _, chunk in flat])
-        records = [
-            ChunkRecord(
-                chunk_id=chunk.chunk_id,
-                review_id=review["review_id"],
-                product_id=review["product_id"],
-                chunk_index=chunk.chunk_index,
-                text=chunk.text,
-                vector=vector,
-                star_rating=int(review["star_rating"]),
-                language=review["language"],
-                created_at=review["created_at"],
-                helpful_votes=int(review["helpful_votes"] or 0),
-                verified_purchase=bool(review["verified_purchase"]),
-                embedding_model=self.embedder.version,
-                embedding_dim=self.embedder.dimension,
-            )
-            for (review, chunk), vector in zip(flat, vectors, strict=True)
-        ]
-        if replace:  # a re-published review may have new text, hence new chunk IDs: drop its old chunks
-            self.store.delete_reviews(self.index, [r["review_id"] for r in kept])
-        self.counts["chunks_written"] += self.store.upsert(self.index, records)
-        self.counts["reviews_indexed"] += len(kept)
 
 
 def run_embedding(settings: Settings, plan: dict[str, Any], work_dir: Path) -> dict[str, Any]:

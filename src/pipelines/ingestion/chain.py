@@ -21,7 +21,8 @@ Checks run cheapest first, and a record stops at the first one it fails, with th
 The model dominates the cost. `run` therefore overlaps the two halves of the work: while a worker
 thread scores batch n (torch releases the GIL inside its kernels), the calling thread runs steps 1-6 on
 batch n+1. At most two batches are in flight, so memory stays bounded whatever the input size, and the
-state that must span the run (ids, text hashes, MinHash bands) is on disk (`noise.DuplicateIndex`).
+state that must span the run (ids, text hashes, MinHash bands) is on disk
+(`common.text_dedup.DuplicateIndex`).
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ from typing import Any
 
 from common.ids import content_hash, stable_hash
 from common.settings import Settings
+from common.text_dedup import DuplicateIndex
 from pipelines.ingestion.cleaning import clean_text, garbled_detail, looks_like_markup, no_words_detail
 from pipelines.ingestion.injection import InjectionScreen
 from pipelines.ingestion.language import UNKNOWN, LanguageDetector
-from pipelines.ingestion.noise import DuplicateIndex, SpamFilter, count_words
+from pipelines.ingestion.noise import SpamFilter, count_words
 from pipelines.ingestion.pii import PiiRedactor
 from pipelines.ingestion.quarantine import QuarantineRedactor, QuarantineText
 from pipelines.ingestion.toxicity import ToxicityScorer

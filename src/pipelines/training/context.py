@@ -57,12 +57,12 @@ def index_clean_version(
     settings: Settings, clean_version: str, product_ids: set[str], work_dir: Path
 ) -> VectorStore:
     """Chunk and embed the reviews of `product_ids` in one DVC version of the clean data into a LanceDB
-    index in `work_dir`, with the embedding pipeline's own chunker, model and writer: the same chunks
+    index in `work_dir`, with the chunker, model and writer the embedding step uses: the same chunks
     (and chunk ids) the live index holds for that data. Forgotten reviews are left out."""
+    from common.chunking import Chunker
+    from common.embedders import open_embedder
+    from common.embedding_writer import REGISTRY_CLEAN_PATH, EmbeddingWriter, iter_reviews
     from common.vector_store.lance import LanceVectorStore
-    from pipelines.embedding.chunking import Chunker
-    from pipelines.embedding.embed import REGISTRY_CLEAN_PATH, EmbeddingWriter, iter_reviews
-    from pipelines.embedding.embedders import open_embedder
 
     registry = DataRegistry.from_settings(settings)
     local = fetch_version(registry, REGISTRY_CLEAN_PATH, clean_version, work_dir / "clean")

@@ -2,7 +2,8 @@
 
 The golden set's products never appear in the SFT dataset; a snippet whose review is in the golden set,
 or whose text is an exact or near copy of a golden snippet (MinHash over word 3-shingles, the
-ingestion's `DuplicateIndex`, threshold `sft.decontamination.near_duplicate_jaccard`), is dropped.
+ingestion's `common.text_dedup.DuplicateIndex`, threshold `sft.decontamination.near_duplicate_jaccard`),
+is dropped.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Decontaminator:
     def __init__(
         self, golden_rows: Sequence[Mapping[str, Any]], dedup: DedupSettings, state_path: Path
     ) -> None:
-        from pipelines.ingestion.noise import DuplicateIndex
+        from common.text_dedup import DuplicateIndex
 
         self.products = {str(row["product_id"]) for row in golden_rows}
         self.review_ids: set[str] = set()

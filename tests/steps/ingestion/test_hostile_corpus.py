@@ -27,8 +27,9 @@ import pytest
 from stdnum import ean, iban, luhn
 
 from common.settings import get_settings
+from common.text_dedup import shingles
 from pipelines.ingestion import transform, validate
-from pipelines.ingestion.noise import count_words, shingles
+from pipelines.ingestion.noise import count_words
 from tests.steps.ingestion.hostile_corpus import (
     CLEAN,
     LANGUAGES,

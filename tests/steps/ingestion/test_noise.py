@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from common.settings import DedupSettings, load_settings
-from pipelines.ingestion.noise import DuplicateIndex, SpamFilter, count_words, shingles
+from common.text_dedup import DuplicateIndex, shingles
+from pipelines.ingestion.noise import SpamFilter, count_words
 
 MARC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "marc" / "marc_test_all_langs.csv"
 

