@@ -1,7 +1,7 @@
-"""Failure notifications: one callback for every DAG, two destinations.
+"""Failure notifications: one callback for every DAG, two destinations (`alerts.destination`).
 
-`local` appends a JSON line to `<home>/.local/alerts/alerts.jsonl` that a person (or a test) can read;
-`aws` publishes to the SNS topic named by `alerts.sns_topic_arn` with the amazon provider's SNS notifier,
+`file` (local) appends a JSON line to `alerts.local_file` that a person (or a test) can read; `sns` (aws)
+publishes to the SNS topic named by `alerts.sns_topic_arn` with the amazon provider's SNS notifier,
 through the Airflow AWS connection. The message names the DAG, task, run, try, log URL and the type of the
 error, never its text: an exception's message can quote task data (a review, an e-mail address), and
 alerts leave the platform for inboxes and chat. The task's log, behind its access control, has the rest.
@@ -38,9 +38,10 @@ def failure_message(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_alert(message: dict[str, Any], settings: Settings) -> None:
-    if settings.alerts.sns_topic_arn:
+    if settings.alerts.destination == "sns":
         from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
 
+        assert settings.alerts.sns_topic_arn is not None  # checked when the settings were loaded
         notifier = SnsNotifier(
             aws_conn_id=settings.alerts.aws_conn_id,
             target_arn=settings.alerts.sns_topic_arn,

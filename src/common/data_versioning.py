@@ -144,13 +144,14 @@ class DataRegistry:
     def from_settings(
         cls, settings: Settings, remote_options: Mapping[str, str] | None = None
     ) -> DataRegistry:
-        """Only the local profile may create its registry; in aws it is infrastructure."""
+        """`dvc.create_registry` says whether a missing registry may be created (local) or is an error
+        (aws, where it is infrastructure)."""
         return cls(
             settings.dvc.registry_url,
             settings.dvc.remote_url,
             settings.dvc.git_user_name,
             settings.dvc.git_user_email,
-            allow_create=settings.profile == "local",
+            allow_create=settings.dvc.create_registry,
             remote_options=remote_options,
         )
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from common.settings import SettingsError, load_settings
+from common.data_versioning import DataRegistry
+from common.settings import AlertSettings, SettingsError, load_settings
 from common.step_entrypoint import EXIT_QUALITY_GATE
 from common.steps import StepCall, StepFailed, SubprocessStepRunner, sagemaker_processing_config
 from pipelines.ingestion.plan import plan_run, resolve_window
@@ -50,6 +53,46 @@ def test_aws_profile_loads_with_its_variables(monkeypatch):
 def test_unknown_profile_is_a_clear_error():
     with pytest.raises(SettingsError, match="unknown profile 'staging'"):
         load_settings("staging")
+
+
+def test_each_profile_difference_is_a_named_setting(monkeypatch):
+    local = load_settings("local")
+    for key, value in AWS_PROFILE_ENV.items():
+        monkeypatch.setenv(key, value)
+    aws = load_settings("aws")
+    assert (local.dvc.create_registry, aws.dvc.create_registry) == (True, False)
+    assert (local.alerts.destination, aws.alerts.destination) == ("file", "sns")
+    assert (local.lake.retention_by_lifecycle_rules, aws.lake.retention_by_lifecycle_rules) == (False, True)
+    assert (local.vector_store.backend, aws.vector_store.backend) == ("lancedb", "opensearch")
+    assert aws.vector_store.opensearch is not None
+    assert aws.vector_store.opensearch.aws_conn_id is None  # opened by SageMaker jobs only: their role signs
+
+
+def test_the_registry_is_created_only_where_the_setting_allows_it(monkeypatch):
+    assert DataRegistry.from_settings(load_settings("local")).allow_create
+    monkeypatch.setenv("LLMOPS_DVC__CREATE_REGISTRY", "false")
+    assert not DataRegistry.from_settings(load_settings("local")).allow_create
+
+
+def test_sns_alerts_need_a_topic():
+    with pytest.raises(ValueError, match="sns_topic_arn"):
+        AlertSettings(destination="sns")
+
+
+PROFILE_NAME_TEST = re.compile(r"""profile\s*[!=]=\s*["'](?:local|aws)["']""")
+
+
+def test_no_code_branches_on_the_profile_name():
+    """A difference between profiles is a setting in config/profiles, so that it is visible and testable."""
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("src", "dags", "scripts")
+        for path in sorted((root / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PROFILE_NAME_TEST.search(line)
+    ]
+    assert found == []
 
 
 def _runner() -> SubprocessStepRunner:

@@ -214,14 +214,12 @@ def query_body(query: Query) -> dict[str, Any]:
 
 
 def _aws_session(aws_conn_id: str | None) -> Any:
-    """The Airflow AWS connection's session on a worker; boto3's default chain elsewhere."""
+    """The named Airflow AWS connection's session (`vector_store.opensearch.aws_conn_id`, on a worker);
+    without one, boto3's default chain (a SageMaker job's role)."""
     if aws_conn_id:
-        try:
-            from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-        except ImportError:
-            pass
-        else:
-            return AwsBaseHook(aws_conn_id=aws_conn_id).get_session()
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        return AwsBaseHook(aws_conn_id=aws_conn_id).get_session()
     import boto3
 
     return boto3.Session()

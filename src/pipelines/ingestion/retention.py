@@ -15,8 +15,8 @@ starts its clock again, as it does on S3. A partition or extract is written whol
 when its newest file is older than the retention.
 
 In `aws` the lake bucket's lifecycle rules do this (terraform/modules/storage, with the same days from
-`config/pipeline.yaml`); this module does it for a lake on a local filesystem, called by the ingestion
-DAG's cleanup task, and leaves a remote lake alone.
+`config/pipeline.yaml`), and `lake.retention_by_lifecycle_rules` says so; otherwise this module does it
+for a lake on a local filesystem, called by the ingestion DAG's cleanup task.
 """
 
 from __future__ import annotations
@@ -80,13 +80,26 @@ def _expire(folders: list[Path], days: int, now: datetime, lake: Path) -> list[s
 
 
 def expire_ingestion_data(
-    lake_uri: str, retention: RetentionSettings, now: datetime | None = None
+    lake_uri: str,
+    retention: RetentionSettings,
+    now: datetime | None = None,
+    *,
+    by_lifecycle_rules: bool = False,
 ) -> Expired:
     """Delete the raw extracts and quarantine partitions of a local lake older than their retention;
-    return what was deleted. Clean partitions, results and everything else are never touched."""
-    if not storage.is_local(lake_uri):
-        log.info("retention of %s is the bucket's lifecycle rules' work: nothing to do here", lake_uri)
+    return what was deleted. Clean partitions, results and everything else are never touched.
+
+    `by_lifecycle_rules` (`lake.retention_by_lifecycle_rules`): the lake's storage expires the data itself,
+    and nothing is done here. Without it a lake this cannot walk is an error, not a silent no-op: its
+    personal data would otherwise never expire."""
+    if by_lifecycle_rules:
+        log.info("retention of %s is the lake's lifecycle rules' work: nothing to do here", lake_uri)
         return Expired()
+    if not storage.is_local(lake_uri):
+        raise ValueError(
+            f"{lake_uri} is not on a local filesystem: its retention needs lifecycle rules "
+            "(lake.retention_by_lifecycle_rules: true)"
+        )
     lake = Path(storage.local_path(lake_uri))
     now = now or datetime.now(UTC)
     expired = Expired(

@@ -100,10 +100,19 @@ def test_the_configured_days_decide(tmp_path: Path):
     }
 
 
-def test_a_remote_lake_is_left_to_its_lifecycle_rules():
+def test_a_lake_with_lifecycle_rules_is_left_to_them(tmp_path: Path):
     # No request is made: a bucket that does not exist would fail otherwise.
-    expired = expire_ingestion_data("s3://no-such-bucket-here/lake", RETENTION, now=NOW)
-    assert expired.to_dict() == {"raw": [], "quarantine": []}
+    remote = expire_ingestion_data("s3://no-such-bucket/lake", RETENTION, now=NOW, by_lifecycle_rules=True)
+    assert remote.to_dict() == {"raw": [], "quarantine": []}
+    extract = write_file(tmp_path / "raw" / "reviews" / "window=w" / "run=r" / "a", timedelta(days=30))
+    expire_ingestion_data(tmp_path.as_uri(), RETENTION, now=NOW, by_lifecycle_rules=True)
+    assert extract.exists()
+
+
+def test_a_remote_lake_without_lifecycle_rules_is_an_error():
+    """Skipping it silently would keep its personal data for ever."""
+    with pytest.raises(ValueError, match=r"lake\.retention_by_lifecycle_rules"):
+        expire_ingestion_data("s3://no-such-bucket-here/lake", RETENTION, now=NOW)
 
 
 def test_retention_reaches_what_the_pipeline_really_writes(tmp_path: Path):

@@ -1,57 +1,20 @@
-"""Typed settings: one object, loaded from the shared pipeline file, a profile file and the environment.
+"""The settings' typed sections: what every key of `config/pipeline.yaml`, the profile files and
+`config/thresholds.yaml` means, with its default and its checks.
 
-The profile (`local` or `aws`) is configuration, not a code fork: `config/pipeline.yaml` holds the
-defaults every profile shares, `config/profiles/<profile>.yaml` overrides them, and environment variables
-`LLMOPS_<SECTION>__<KEY>` override both. `${VAR}` in a YAML value is replaced from the environment, and a
-missing variable is an error naming it, so a mis-configured MWAA environment fails loudly at parse time
-instead of writing to a bucket called `${LLMOPS_LAKE_BUCKET}`.
-
-Reading settings touches only files and the environment: it is safe in a DAG file at parse time (no
-Airflow Variable or Connection lookups).
+How the files, the profile and the environment are layered into one `Settings` is `common.settings.loader`'s
+work; nothing here reads a file or the environment.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import os
-import re
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
-PROFILE_ENV = "LLMOPS_PROFILE"
-HOME_ENV = "LLMOPS_HOME"
-DATA_DIR_ENV = "LLMOPS_DATA_DIR"
-CONFIG_DIR_ENV = "LLMOPS_CONFIG_DIR"
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class SettingsError(ValueError):
-    """The configuration cannot be loaded as written."""
-
-
-def project_home() -> Path:
-    """The folder relative paths in the config resolve against: `LLMOPS_HOME`, else the folder holding
-    `config/` found above this file (the repository root locally, the DAGs folder on MWAA)."""
-    if os.environ.get(HOME_ENV):
-        return Path(os.environ[HOME_ENV]).resolve()
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "config" / "pipeline.yaml").is_file():
-            return parent
-    return Path.cwd()
-
-
-def config_dir() -> Path:
-    return Path(os.environ.get(CONFIG_DIR_ENV) or project_home() / "config")
-
-
-# --- sections -------------------------------------------------------------------------------
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SourceSettings(BaseModel):
@@ -98,12 +61,31 @@ class DvcSettings(BaseModel):
     remote_url: str  # where DVC pushes the content (a folder locally, s3:// in aws)
     git_user_name: str = "llmops-pipelines"
     git_user_email: str = "llmops-pipelines@localhost"
+    # Whether the pipelines may create a missing registry (a bare git repository at a local path); when
+    # not, a missing registry is an error: it is infrastructure, created with the rest of the estate.
+    create_registry: bool = False
 
 
 class AlertSettings(BaseModel):
-    sns_topic_arn: str | None = None  # aws: failures are published here
+    destination: Literal["file", "sns"] = "file"  # where failure alerts go
+    sns_topic_arn: str | None = None  # sns: failures are published here
     aws_conn_id: str = "aws_default"
-    local_file: str = "alerts.jsonl"  # local: failures are appended here
+    local_file: str = "alerts.jsonl"  # file: failures are appended here, one JSON object a line
+
+    @model_validator(mode="after")
+    def _topic_for_sns(self) -> AlertSettings:
+        if self.destination == "sns" and not self.sns_topic_arn:
+            raise ValueError("alerts.destination is 'sns' but alerts.sns_topic_arn is not set")
+        return self
+
+
+class LakeSettings(BaseModel):
+    """Who looks after the data lake at `lake_uri`."""
+
+    # true: the lake's storage expires the data past `ingestion.retention` itself (the S3 bucket's lifecycle
+    # rules, terraform/modules/storage), so the ingestion DAG's cleanup leaves retention to it; false: the
+    # cleanup task deletes that data (a lake on a local filesystem only).
+    retention_by_lifecycle_rules: bool = False
 
 
 class LanguageSettings(BaseModel):
@@ -211,7 +193,9 @@ class EmbeddingModelSettings(BaseModel):
     # bedrock: one request per text
     model_id: str | None = None
     region: str | None = None
-    aws_conn_id: str = "aws_default"
+    # An Airflow AWS connection to sign with, or None for boto3's default chain (a SageMaker job's role,
+    # where the heavy steps that embed run).
+    aws_conn_id: str | None = None
     endpoint_url: str | None = None  # None: the regional endpoint
     concurrency: int = 16
     max_attempts: int = 8  # botocore standard retries (exponential backoff), throttling included
@@ -223,8 +207,8 @@ class RetrievalEvalSettings(BaseModel):
     """The index gate's labelled queries (`pipelines.embedding.retrieval_eval`): where they come from."""
 
     # file: a JSONL of {query, language, relevant}; dvc: that JSONL's path in the DVC registry (a curated
-    # set); sample_labels: the sample generator's review labels, turned into aspect queries at gate time
-    source: Literal["file", "dvc", "sample_labels"]
+    # set)
+    source: Literal["file", "dvc"]
     uri: str
     version: str | None = None  # dvc: the curated set's tag or commit (None: the registry's latest)
     candidates: int = 50  # chunks fetched per query, so that k distinct reviews remain
@@ -259,7 +243,9 @@ class OpenSearchSettings(BaseModel):
     service: Literal["es", "aoss"] = "es"  # managed domain, or Serverless collection
     auth: Literal["sigv4", "none"] = "sigv4"  # none: a test cluster on loopback
     region: str | None = None  # None: the AWS session's region
-    aws_conn_id: str | None = "aws_default"  # Airflow connection whose credentials sign requests
+    # Airflow connection whose credentials sign requests (needs Airflow: a worker); None: boto3's default
+    # chain (a SageMaker job's role, or the developer's credentials)
+    aws_conn_id: str | None = None
     engine: Literal["lucene", "faiss"] = "lucene"
     hnsw: HnswSettings = HnswSettings()
     shards: int = 1  # managed domain only; Serverless manages its own
@@ -338,6 +324,8 @@ class LoadTestSettings(BaseModel):
     snippets: tuple[int, int] = (10, 15)  # (min, max) review snippets in one request
     corpus_products: int = Field(default=40, ge=1)  # sample-generator products the snippets come from
     seed: int = 0  # same seed, same sequence of request bodies
+    # The review snippets, written by `python -m sample_source.payloads` for `seed` and `corpus_products`
+    payloads_file: str
 
     @model_validator(mode="after")
     def _known_profile(self) -> LoadTestSettings:
@@ -558,11 +546,16 @@ class RegistrySettings(BaseModel):
 
 
 class Settings(BaseSettings):
+    """Everything the pipelines read, for one profile. Built by `common.settings.loader`, which layers
+    the files, the profile and the `LLMOPS_<SECTION>__<KEY>` variables (their prefix and delimiter are
+    configured here)."""
+
     model_config = SettingsConfigDict(env_prefix="LLMOPS_", env_nested_delimiter="__", extra="ignore")
 
     profile: Literal["local", "aws"]
     home: Path
     lake_uri: str
+    lake: LakeSettings = LakeSettings()
     source: SourceSettings
     steps: StepSettings
     airflow: AirflowSettings = AirflowSettings()
@@ -579,93 +572,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     thresholds: Thresholds
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first: it overrides what the YAML files (passed as init values) say.
-        return (env_settings, init_settings)
-
     def resolve_path(self, value: str) -> Path:
         """A config path made absolute against the project home."""
         path = Path(value)
         return path if path.is_absolute() else self.home / path
-
-
-# --- loading --------------------------------------------------------------------------------
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _expand(value: Any, env: dict[str, str], missing: set[str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _expand(v, env, missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, env, missing) for v in value]
-    if isinstance(value, str):
-
-        def sub(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in env:
-                missing.add(name)
-                return match.group(0)
-            return env[name]
-
-        return _VAR.sub(sub, value)
-    return value
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise SettingsError(f"configuration file not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path} must hold a mapping at the top level")
-    return data
-
-
-def load_settings(profile: str | None = None) -> Settings:
-    """Build the settings for `profile` (default: `$LLMOPS_PROFILE`, else `local`)."""
-    profile = profile or os.environ.get(PROFILE_ENV, "local")
-    cdir = config_dir()
-    profile_file = cdir / "profiles" / f"{profile}.yaml"
-    if not profile_file.is_file():
-        known = sorted(p.stem for p in (cdir / "profiles").glob("*.yaml"))
-        raise SettingsError(f"unknown profile {profile!r}; known profiles: {known}")
-    home = project_home()
-    env = {DATA_DIR_ENV: str(home / ".local"), **os.environ, HOME_ENV: str(home)}
-    raw = _deep_merge(_read_yaml(cdir / "pipeline.yaml"), _read_yaml(profile_file))
-    raw["thresholds"] = _read_yaml(cdir / "thresholds.yaml")
-    missing: set[str] = set()
-    expanded = _expand(raw, env, missing)
-    if missing:
-        raise SettingsError(
-            f"profile {profile!r} needs these environment variables: {', '.join(sorted(missing))}"
-        )
-    expanded["home"] = str(home)
-    expanded["profile"] = profile
-    return Settings(**expanded)
-
-
-@lru_cache(maxsize=4)
-def get_settings(profile: str | None = None) -> Settings:
-    """Cached `load_settings`, for code that asks many times in one process."""
-    return load_settings(profile)
-
-
-def load_thresholds() -> Thresholds:
-    """Only the thresholds, without a profile: for gates and tests that need nothing else."""
-    return Thresholds(**_read_yaml(config_dir() / "thresholds.yaml"))
