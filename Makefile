@@ -47,13 +47,14 @@ setup-tasks: setup-airflow
 		-r requirements-loadtest.txt -r requirements-training.txt
 	$(UV) pip install --python $(TASKS_VENV)/bin/python --no-deps -e .
 
-# Models the local profile needs, built offline (no model hub): the small toxicity classifier and the
-# summarizer's tiny base model (training.base_model in config/profiles/local.yaml).
+# Models the local profile needs, built offline (no model hub) by the `local_models` tooling from the
+# sample data: the small toxicity classifier and the summarizer's tiny base model
+# (training.base_model in config/profiles/local.yaml).
 local-models: $(TOXICITY_MODEL) $(BASE_MODEL)
 $(TOXICITY_MODEL):
-	$(TASKS_VENV)/bin/python -m pipelines.ingestion.toxicity_model --out $(dir $(TOXICITY_MODEL)) --seed 0
+	$(TASKS_VENV)/bin/python -m local_models.toxicity --out $(dir $(TOXICITY_MODEL)) --seed 0
 $(BASE_MODEL):
-	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m pipelines.training.tiny_model --out $(dir $(BASE_MODEL)) --seed 0
+	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m local_models.tiny_base --out $(dir $(BASE_MODEL)) --seed 0
 
 demo: ## seed the sample source database and run the DAGs end to end with dag.test() (offline)
 	$(VENV)/bin/python scripts/demo.py
@@ -66,15 +67,19 @@ test-orchestration: ## DAG integrity, orchestration code, MWAA bundle (in .venv,
 test-steps: ## the heavy steps (in .venv-tasks, the task image mirror)
 	$(TASKS_VENV)/bin/python -m pytest tests/steps
 
-lint: ## ruff lint and format check
+lint: lint-imports ## ruff lint and format check, and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+.PHONY: lint-imports
+lint-imports: ## import-linter's contracts: independent pipelines, common below them, light DAG imports
+	$(VENV)/bin/lint-imports
+
 # mypy in each environment over the code that runs there: the DAG files and what they import at parse
 # time on MWAA (Python 3.12), and the heavy steps and benchmarks with their libraries installed.
-typecheck: ## mypy: dags/ and src/common in .venv, src/pipelines, src/common and benchmarks in .venv-tasks
-	$(VENV)/bin/mypy --python-version 3.12 dags src/common
-	$(TASKS_VENV)/bin/mypy src/pipelines src/common benchmarks
+typecheck: ## mypy in .venv (dags, common, sample generator) and .venv-tasks (pipelines, common, sample tooling, benchmarks)
+	$(VENV)/bin/mypy --python-version 3.12 dags src/common src/sample_source
+	$(TASKS_VENV)/bin/mypy src/pipelines src/common src/sample_source src/local_models benchmarks
 
 format:
 	$(VENV)/bin/ruff format .
@@ -103,15 +108,21 @@ bench-dag-parse: ## parse time of each DAG file against an empty DAG file, in .v
 # Load-test one model on one endpoint (Locust, headless; only HOST is called). The bearer key comes from
 # $$LOADTEST_API_KEY; thresholds from config/thresholds.yaml `load_test`, traffic from config/pipeline.yaml.
 LOAD_TEST_REPORT ?= build/load-test
-.PHONY: load-test
-load-test: ## load-test a served model: make load-test HOST=https://... MODEL=<adapter> [PROFILE= DURATION= USERS=]
+.PHONY: load-test load-test-payloads
+load-test: load-test-payloads ## load-test a served model: make load-test HOST=https://... MODEL=<adapter> [PROFILE= DURATION= USERS=]
 	@test -n "$(HOST)" -a -n "$(MODEL)" || { echo 'usage: make load-test HOST=https://... MODEL=<adapter>'; exit 2; }
 	$(TASKS_VENV)/bin/python -m pipelines.loadtest --host "$(HOST)" --model "$(MODEL)" \
 		--report-dir "$(LOAD_TEST_REPORT)" $(if $(PROFILE),--profile "$(PROFILE)") \
 		$(if $(DURATION),--duration "$(DURATION)") $(if $(USERS),--users "$(USERS)")
 
+# The review snippets the requests are built from (load_test.payloads_file), written by the sample
+# tooling for load_test.seed: the load test only reads them. Rewritten every time (about a second), so
+# they always match the settings.
+load-test-payloads: ## write the load test's review snippets from the sample generator
+	$(TASKS_VENV)/bin/python -m sample_source.payloads
+
 clean:
-	rm -rf build bench-results .pytest_cache .ruff_cache .mypy_cache
+	rm -rf build bench-results .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
 
 # Terraform, the task images and the workflows, checked offline.
 include make/infra.mk

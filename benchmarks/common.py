@@ -42,7 +42,7 @@ def marc_rows(n: int, *, balance_stars: bool = False) -> list[dict[str, Any]]:
 
 def generated_rows(n: int) -> list[dict[str, Any]]:
     """n generated clean reviews (`text`, `language`, `stars`) from the sample generator, no defects."""
-    from common.sample_source import iter_labelled_reviews
+    from sample_source import iter_labelled_reviews
 
     rows: list[dict[str, Any]] = []
     for row, label in iter_labelled_reviews(

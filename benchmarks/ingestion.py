@@ -87,13 +87,13 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
     import torch
     from detoxify import Detoxify
 
+    from local_models.toxicity import build_checkpoint
     from pipelines.ingestion.chain import ReviewChain
     from pipelines.ingestion.cleaning import clean_text
     from pipelines.ingestion.injection import InjectionScreen
     from pipelines.ingestion.language import LanguageDetector
     from pipelines.ingestion.pii import PiiRedactor
     from pipelines.ingestion.toxicity import ToxicityScorer
-    from pipelines.ingestion.toxicity_model import build_checkpoint
 
     rows, source = review_rows(n)  # balanced over languages and star ratings
     texts = [row["text"] for row in rows]
@@ -213,9 +213,9 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
 def write_raw(n: int, path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from common.sample_source import iter_reviews
     from common.schemas import RAW_REVIEW
     from pipelines.ingestion.extract import to_raw_batch
+    from sample_source import iter_reviews
 
     class Row:
         def __init__(self, d: dict[str, Any]) -> None:

@@ -162,7 +162,11 @@ with DAG(
         remove_scratch(run_plan)
         # Raw extracts a run could not remove and quarantine partitions past their retention (a local lake;
         # the S3 lake's lifecycle rules do the same with the same days).
-        expire_ingestion_data(run_plan["lake_uri"], settings.ingestion.retention)
+        expire_ingestion_data(
+            run_plan["lake_uri"],
+            settings.ingestion.retention,
+            by_lifecycle_rules=settings.lake.retention_by_lifecycle_rules,
+        )
 
     run_plan = plan()
     announced = announce(run_plan)

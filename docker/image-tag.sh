@@ -14,7 +14,7 @@ if [ "${1:-}" = "--inputs" ]; then
   shift
 fi
 
-code=(pyproject.toml README.md config prompts src)
+code=(pyproject.toml README.md config prompts src/common src/pipelines)
 case "${1:-}" in
   tasks) inputs=(docker/tasks requirements-tasks.txt "${code[@]}") ;;
   training) inputs=(docker/training requirements-training.txt "${code[@]}") ;;

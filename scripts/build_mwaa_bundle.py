@@ -3,7 +3,8 @@
 Layout (MWAA puts the `dags/` prefix on sys.path, so the project's packages ride along in it):
 
     <out>/dags/<dag files>.py
-    <out>/dags/common/, <out>/dags/pipelines/     the project's code, importable as on a laptop
+    <out>/dags/common/, <out>/dags/pipelines/     the project's code, importable as on a laptop (not the
+                                                  sample tooling: src/sample_source, src/local_models)
     <out>/dags/config/                            profiles and thresholds the settings read
     <out>/dags/prompts/                           the versioned prompt files (common.prompts)
     <out>/dags/BUILD_COMMIT                       the git commit the bundle was built from (run lineage)
@@ -23,6 +24,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache")
+# The packages the DAGs and steps import. The sample generator and the local-model builders make the
+# local profile's data and models; nothing on MWAA imports them, so they are not shipped.
+PACKAGES = ("common", "pipelines")
 STARTUP = """#!/bin/sh
 # MWAA runs this on every scheduler, worker and web server container before Airflow starts.
 # The aws profile also reads resource names (LLMOPS_LAKE_BUCKET, LLMOPS_TASK_IMAGE_URI, ...):
@@ -37,7 +41,7 @@ def build(out: Path) -> Path:
         shutil.rmtree(out)
     dags = out / "dags"
     shutil.copytree(REPO / "dags", dags, ignore=IGNORE)
-    for package in ("common", "pipelines"):
+    for package in PACKAGES:
         shutil.copytree(REPO / "src" / package, dags / package, ignore=IGNORE)
     shutil.copytree(REPO / "config", dags / "config", ignore=IGNORE)
     shutil.copytree(REPO / "prompts", dags / "prompts", ignore=IGNORE)

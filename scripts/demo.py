@@ -27,8 +27,8 @@ DAYS = 14
 
 
 def seed_source() -> dict:
-    from common.sample_source import generate
     from common.settings import get_settings
+    from sample_source import generate
 
     db = Path(get_settings().source.sqlite_path)
     summary = generate(db, DATA_DIR / "source" / "ground_truth", seed=7, days=DAYS, end_date=END_DATE)

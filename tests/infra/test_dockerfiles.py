@@ -87,7 +87,8 @@ def test_installs_its_pinned_requirements_before_the_code(image: str) -> None:
     code = [
         i
         for i in structure
-        if i["instruction"] == "COPY" and i["value"].split()[0] in {"src", "docker/vllm/serve.py"}
+        if i["instruction"] == "COPY"
+        and (i["value"].startswith("src") or i["value"].split()[0] == "docker/vllm/serve.py")
     ]
     assert code, f"{image}: copies no code"
     # Dependencies first: a code change must not invalidate the dependency layers.
@@ -103,6 +104,14 @@ def test_every_requirement_is_pinned(requirements: str) -> None:
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z0-9,_-]+\])?==[0-9][0-9a-zA-Z.+!-]*", entry), (
             f"{requirements}: {entry}"
         )
+
+
+@pytest.mark.parametrize("image", ["tasks", "training", "evaluation"])
+def test_images_copy_only_the_production_packages(image: str) -> None:
+    """The sample generator and the local-model builders are tooling: no step imports them, so they are
+    not in an image (copying `src` whole would ship them)."""
+    sources = [s for copy in _instructions(image, "COPY") for s in copy.split()[:-1] if s.startswith("src")]
+    assert sorted(sources) == ["src/common", "src/pipelines"], f"{image}: {sources}"
 
 
 def test_local_task_environment_installs_the_same_file_as_the_image() -> None:

@@ -179,6 +179,8 @@ def test_load_test_runs_the_projects_runner_and_always_uploads_the_report() -> N
     workflow = _load("load-test.yml")
     runs = "\n".join(_runs(step) for _, step in _steps(workflow))
     assert "pip install -r requirements-loadtest.txt" in runs and "pip install --no-deps -e ." in runs
+    # The snippets file the load test reads is written before the run (load_test.payloads_file).
+    assert runs.index("python -m sample_source.payloads") < runs.index("python -m pipelines.loadtest")
     pinned = [
         line.strip()
         for line in (REPO / "requirements-loadtest.txt").read_text(encoding="utf-8").splitlines()

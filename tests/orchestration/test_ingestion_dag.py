@@ -33,8 +33,8 @@ def airflow_db():
 
 @pytest.fixture(scope="module")
 def source(airflow_db):
-    from common.sample_source import generate
     from common.settings import get_settings
+    from sample_source import generate
 
     get_settings.cache_clear()
     data_dir = Path(os.environ["LLMOPS_DATA_DIR"])

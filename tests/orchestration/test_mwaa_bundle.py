@@ -91,6 +91,10 @@ def test_bundle_syncs_to_s3_and_every_dag_imports_from_it_alone(tmp_path, aws_en
     assert report["dags"] == expected_dags
     assert report["common_file"].startswith(str(dags_folder))
     assert report["pipelines_file"].startswith(str(dags_folder))
+    # The sample tooling (generator, local-model builders) is not deployed: no DAG or step needs it.
+    folders = {p.name for p in dags_folder.iterdir() if p.is_dir()}
+    assert folders == {"common", "pipelines", "config", "prompts"}
+    assert not [p for p in dags_folder.rglob("*") if p.name in {"sample_source", "local_models"}]
 
     # Under the aws profile the heavy steps are deferrable SageMaker Processing jobs with sane limits.
     ingestion = report["tasks"]["review_ingestion"]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from common.ids import content_hash
-from common.sample_source import (
+from common.schemas import QUARANTINE_REASONS
+from sample_source import (
     DEFECT_KINDS,
     LANGUAGE_SHARES,
     QUARANTINE_REASON,
@@ -24,10 +25,9 @@ from common.sample_source import (
     iter_reviews,
     luhn_valid,
 )
-from common.sample_source import pii as sample_pii
-from common.sample_source.generator import _SLOPPY_CP1252, CROSS_DAY_MAX_DAYS, INVISIBLE
-from common.sample_source.vocab import INJECTIONS, INJECTIONS_MARKUP, TOXIC_WORDS
-from common.schemas import QUARANTINE_REASONS
+from sample_source import pii as sample_pii
+from sample_source.generator import _SLOPPY_CP1252, CROSS_DAY_MAX_DAYS, INVISIBLE
+from sample_source.vocab import INJECTIONS, INJECTIONS_MARKUP, TOXIC_WORDS
 
 END = date(2026, 11, 20)
 DAYS = 14
@@ -401,7 +401,7 @@ def test_polarized_products_have_bimodal_ratings(large_clean_labels):
 
 
 def _products_of(seed: int, products: int, mean: int) -> list[dict]:
-    from common.sample_source import sample_products
+    from sample_source import sample_products
 
     return sample_products(seed=seed, products=products, mean_reviews_per_product=mean)
 
@@ -513,7 +513,7 @@ def test_cli_seeds_a_database_and_prints_the_summary(tmp_path):
         [
             sys.executable,
             "-m",
-            "common.sample_source",
+            "sample_source",
             "--db",
             str(db),
             "--ground-truth",
@@ -542,3 +542,22 @@ def test_cli_seeds_a_database_and_prints_the_summary(tmp_path):
     assert summary["rows"] == count > 0
     assert summary["db_path"] == str(db)
     assert len((tmp_path / "truth" / "review_labels.jsonl").read_text().splitlines()) == count
+
+
+def test_the_retrieval_queries_name_english_reviews_by_meaning_not_by_their_words(dataset):
+    """The local embedding gate's set: every judged review is an English one labelled with the aspect,
+    and no query is a sentence of any review, so a query cannot find its reviews by copying them."""
+    path = dataset["root"] / "truth" / "retrieval_queries.jsonl"
+    queries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(queries) >= 20
+    english = {label["review_id"]: label for label in dataset["labels"] if label["language"] == "en"}
+    sentences = {
+        sentence.strip().lower()
+        for row in dataset["rows"].values()
+        for sentence in re.split(r"[.!?\n]+", str(row["review_text"]))
+    }
+    for query in queries:
+        assert query["language"] == "en" and set(query["relevant"].values()) <= {1, 2}
+        assert 2 in query["relevant"].values()
+        assert set(query["relevant"]) <= set(english)
+        assert query["query"].lower() not in sentences, query["query"]

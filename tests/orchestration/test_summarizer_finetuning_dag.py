@@ -31,8 +31,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def trained():
     """Ingestion, embedding, then fine-tuning, each as Airflow runs it; yields the candidate event."""
-    from common.sample_source import generate
     from common.settings import get_settings
+    from sample_source import generate
 
     data_dir = Path(os.environ["LLMOPS_DATA_DIR"])
     airflow = Path(sys.executable).with_name("airflow")

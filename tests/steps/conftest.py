@@ -40,7 +40,7 @@ def review_texts() -> list[tuple[str, str]]:
 @pytest.fixture(scope="session")
 def tiny_toxicity_checkpoint(tmp_path_factory) -> Path:
     """A tiny BERT with Detoxify's `original` classes and random weights."""
-    from pipelines.ingestion.toxicity_model import build_checkpoint
+    from local_models.toxicity import build_checkpoint
 
     texts = [text for text, _ in _multilingual_texts(300)]
     return build_checkpoint(tmp_path_factory.mktemp("toxicity"), texts=texts, vocab_size=400)
@@ -49,7 +49,7 @@ def tiny_toxicity_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def local_toxicity_model(tmp_path_factory) -> Path:
     """The `local` profile's model, trained by its own command (`--seed 0`) on the sample generator."""
-    from pipelines.ingestion.toxicity_model import LOCAL_MODEL_NAME, main
+    from local_models.toxicity import LOCAL_MODEL_NAME, main
 
     out = tmp_path_factory.mktemp("local-model")
     assert main(["--out", str(out), "--seed", "0"]) == 0

@@ -309,7 +309,7 @@ def run_gate(
 
 def embedder_for(settings: Settings, version: str) -> EmbedFn | None:
     """The encoder of a configured model version (the live index's, when a new model is gated)."""
-    from pipelines.embedding.embedders import open_embedder
+    from common.embedders import open_embedder
 
     for key, model in settings.embedding.models.items():
         if model.version == version:
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embed-result-uri", required=True, help="the embed step's result JSON")
 
     def body(args: Any) -> dict[str, Any]:
-        from pipelines.embedding.embedders import open_embedder
+        from common.embedders import open_embedder
 
         settings = get_settings()
         embedded = storage.read_json(args.embed_result_uri)

@@ -13,13 +13,9 @@ by its words alone, and cannot tell a model that understands text from one that 
 Where a set comes from (`embedding.evaluation`):
 - `file`: a JSONL file at a URI;
 - `dvc`: a JSONL file in the DVC data registry at a pinned version (`aws`: a curated set, every language);
-- `sample_labels` (`local`): the sample generator labels every review with the aspects it mentions and
-  how (`aspects: [{aspect, polarity}]`). Each aspect and polarity gives one query, the aspect's canonical
-  pro or con phrase (`ASPECT_PHRASES`: "short battery life", "breaks quickly"), which no review
-  contains as a sentence: reviews are written from other sentences and frames. Relevant are the
-  reviews mentioning the aspect with that polarity (grade 2) or with the other one (grade 1: on topic,
-  opposite verdict). The phrases are English, as is the local model, so these queries ask English
-  reviews.
+  The `local` profile's set is a `file` the sample generator writes beside its review labels
+  (`sample_source.retrieval_queries`): aspect phrases ("short battery life") graded against the reviews
+  labelled with that aspect.
 
 Metrics, per query over its top k distinct reviews, averaged over the queries:
 - nDCG@k: gain 2^grade - 1 discounted by log2(rank + 1), over the ideal order of the judged reviews;
@@ -83,29 +79,6 @@ def parse_eval_set(lines: Iterable[str], where: str) -> list[EvalQuery]:
     return queries
 
 
-def queries_from_labels(lines: Iterable[str]) -> list[EvalQuery]:
-    """Aspect queries from the sample generator's review labels (see the module docstring)."""
-    from common.sample_source.vocab import ASPECT_PHRASES
-
-    mentions: dict[str, dict[str, str]] = {}  # aspect -> review id -> polarity
-    for line in lines:
-        if not line.strip():
-            continue
-        label = json.loads(line)
-        if label.get("language") != "en" or not label.get("review_id"):
-            continue
-        for mention in label.get("aspects") or []:
-            mentions.setdefault(mention["aspect"], {})[label["review_id"]] = mention["polarity"]
-    queries = []
-    for aspect, (_, pro, con) in ASPECT_PHRASES.items():
-        reviews = mentions.get(aspect, {})
-        for polarity, phrase in (("positive", pro), ("negative", con)):
-            if polarity in reviews.values():
-                grades = {r: 2 if p == polarity else 1 for r, p in reviews.items()}
-                queries.append(EvalQuery(phrase, "en", grades))
-    return queries
-
-
 def load_eval_set(config: RetrievalEvalSettings, settings: Settings, work_dir: Path) -> list[EvalQuery]:
     """The configured set; a missing one is an error, never an empty set that passes nothing silently."""
     if config.source == "dvc":
@@ -121,8 +94,6 @@ def load_eval_set(config: RetrievalEvalSettings, settings: Settings, work_dir: P
         raise FileNotFoundError(f"retrieval evaluation set not found: {path} (embedding.evaluation)")
     with storage.open_uri(path, "r") as handle:
         lines = handle.read().splitlines()
-    if config.source == "sample_labels":
-        return queries_from_labels(lines)
     return parse_eval_set(lines, config.uri)
 
 

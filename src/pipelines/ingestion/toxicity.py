@@ -95,7 +95,7 @@ def _fetch(uri: str, cache_dir: Path) -> Path:
         if not checkpoint.is_file():
             raise ToxicityModelError(
                 f"toxicity checkpoint {uri} does not exist; build the local model with "
-                "`python -m pipelines.ingestion.toxicity_model` or fix ingestion.toxicity.checkpoints"
+                "`python -m local_models.toxicity` or fix ingestion.toxicity.checkpoints"
             )
         return checkpoint
     fs, path = storage.fs_and_path(uri)

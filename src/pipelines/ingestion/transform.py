@@ -67,7 +67,7 @@ from pipelines.ingestion.validity import (
 )
 
 if TYPE_CHECKING:
-    from pipelines.ingestion.noise import DuplicateIndex
+    from common.text_dedup import DuplicateIndex
 
 log = logging.getLogger(__name__)
 

@@ -62,6 +62,7 @@ def _factory(path: str) -> RequestFactory:
     return RequestFactory(
         spec.model,
         seed=spec.seed,
+        payloads_file=spec.payloads_file,
         corpus_products=spec.corpus_products,
         snippets=spec.snippets,
         max_tokens=spec.max_tokens,

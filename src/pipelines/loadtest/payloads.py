@@ -3,21 +3,21 @@
 A request is the one batch inference sends: the summarizer's prompt contract (`common.prompts`, the
 versioned `prompts/summarize_reviews.yaml`: a system instruction asking for JSON `pros`, `cons` and a
 one-sentence `summary`, and the numbered review snippets) over 10-15 snippets of one product, of varying
-length, in the marketplace's six languages. The snippets come from the project's sample generator
-(`common.sample_source`, clean reviews only), never from real review data, so the load test needs no
-data access and sends the same sequence of bodies for the same seed.
+length, in the marketplace's six languages. The snippets are the sample generator's clean reviews, never
+real review data, read from `load_test.payloads_file` (written by `python -m sample_source.payloads`), so
+the load test needs no data access, does not run the generator, and sends the same sequence of bodies
+for the same seed.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from common.prompts import PromptContract, load_prompt
-from common.sample_source import iter_labelled_reviews
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 
@@ -36,13 +36,32 @@ class Snippet:
         return {"text": self.text, "star_rating": self.star_rating}
 
 
-def snippet_corpus(seed: int, products: int, min_snippets: int) -> list[tuple[Snippet, ...]]:
-    """The sample generator's clean reviews of `products` products, one tuple per product; only products
-    with at least `min_snippets` reviews are kept, so any request size can be drawn without repeats."""
-    grouped: dict[str, list[Snippet]] = defaultdict(list)
-    for row, label in iter_labelled_reviews(seed=seed, products=products, defect_rate=0.0, huge=False):
-        grouped[row["product_id"]].append(
-            Snippet(str(row["review_text"]), int(row["star_rating"]), label["language"])
+REBUILD = "rebuild it with `python -m sample_source.payloads` (make load-test does)"
+
+
+def snippet_corpus(
+    payloads_file: str | Path, seed: int, products: int, min_snippets: int
+) -> list[tuple[Snippet, ...]]:
+    """The file's clean reviews of `products` products for `seed`, one tuple per product in product id
+    order; only products with at least `min_snippets` reviews are kept, so any request size can be drawn
+    without repeats. A missing file, or one made for another seed or product count, is an error: the
+    bodies would not be the ones the settings promise."""
+    path = Path(payloads_file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        made_for = (document["seed"], document["products"])
+        grouped = {
+            product: [Snippet(str(s["text"]), int(s["star_rating"]), str(s["language"])) for s in snippets]
+            for product, snippets in document["snippets"].items()
+        }
+    except FileNotFoundError:
+        raise ValueError(f"load-test payloads not found: {path}; {REBUILD}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path} is not a load-test payloads file ({exc}); {REBUILD}") from exc
+    if made_for != (seed, products):
+        raise ValueError(
+            f"{path} holds the snippets of seed {made_for[0]} and {made_for[1]} products, but load_test "
+            f"asks for seed {seed} and {products} products (corpus_products); {REBUILD}"
         )
     corpus = [tuple(snippets) for _, snippets in sorted(grouped.items()) if len(snippets) >= min_snippets]
     if not corpus:
@@ -58,6 +77,7 @@ class RequestFactory:
         model: str,
         *,
         seed: int,
+        payloads_file: str | Path,
         corpus_products: int,
         snippets: tuple[int, int],
         max_tokens: int,
@@ -70,7 +90,7 @@ class RequestFactory:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.prompt = prompt or load_prompt()
-        self.corpus = snippet_corpus(seed, corpus_products, snippets[1])
+        self.corpus = snippet_corpus(payloads_file, seed, corpus_products, snippets[1])
 
     def snippets_of(self, index: int) -> list[Snippet]:
         """The snippets of request `index`: one product's, 10-15 of them (`snippets`), in drawn order."""

@@ -14,7 +14,8 @@ The bearer key is read from the environment variable `load_test.api_key_env` nam
 default), by the Locust process only; it is never an argument, and never written to the report.
 
 Exit codes follow the steps' contract (`common.step_entrypoint`): 0 the thresholds hold, 1 the run itself
-failed (Locust crashed, or the load test's own code raised), 2 bad arguments, 3 a threshold broke.
+failed (Locust crashed, or the load test's own code raised), 2 bad arguments or configuration (a missing
+or stale `load_test.payloads_file`: `python -m sample_source.payloads` writes it), 3 a threshold broke.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from common.prompts import load_prompt
 from common.settings import load_settings
 from common.step_entrypoint import EXIT_CRASH, EXIT_OK, EXIT_QUALITY_GATE, EXIT_USAGE
 from pipelines.loadtest import report
+from pipelines.loadtest.payloads import snippet_corpus
 from pipelines.loadtest.spec import RunSpec
 from pipelines.loadtest.traffic import burst_users
 
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("config/pipeline.yaml and config/thresholds.yaml need their `load_test` sections")
     thresholds = settings.thresholds.load_test
     spec = RunSpec.resolve(settings.load_test, args.model, args.profile, args.duration, args.users)
+    # Read here first: a missing or stale snippets file is a usage error now, not failed users later.
+    snippet_corpus(spec.payloads_file, spec.seed, spec.corpus_products, spec.snippets[1])
     report_dir: Path = args.report_dir.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     spec_path = report_dir / SPEC_FILE
@@ -153,6 +157,6 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--duration must be positive and --users at least 1")
     try:
         return run(args)
-    except ValueError as error:  # an unknown profile, a config that does not validate
+    except ValueError as error:  # an unknown profile, a config that does not validate, no snippets file
         log.error("%s", error)
         return EXIT_USAGE

@@ -24,6 +24,7 @@ class RunSpec(BaseModel):
     snippets: tuple[int, int]
     corpus_products: int
     seed: int
+    payloads_file: str  # the review snippets, made for `seed` and `corpus_products`
 
     @classmethod
     def resolve(
@@ -55,6 +56,7 @@ class RunSpec(BaseModel):
                     "snippets",
                     "corpus_products",
                     "seed",
+                    "payloads_file",
                 }
             ),
         )

@@ -17,20 +17,21 @@ import pyarrow.parquet as pq
 import pytest
 
 from common import storage
+from common.chunking import segmenter
+from common.embedders import Embedder, open_embedder
 from common.ids import content_hash, normalized_for_hash
-from common.sample_source import iter_labelled_reviews
 from common.schemas import CLEAN_REVIEW
 from common.settings import get_settings
 from common.step_entrypoint import QualityGateFailed
 from common.tombstones import record_tombstones
 from common.vector_store import NO_FILTERS, Filters, TopQuery, open_vector_store
-from pipelines.embedding.chunking import _segmenter
 from pipelines.embedding.embed import model_prefix, run_embedding
-from pipelines.embedding.embedders import Embedder, open_embedder
 from pipelines.embedding.forget import forget_reviews
 from pipelines.embedding.gate import expire_indices, run_gate
 from pipelines.embedding.plan import plan_run, write_plan
 from pipelines.embedding.retrieval_eval import load_eval_set
+from sample_source import iter_labelled_reviews
+from sample_source.retrieval_queries import aspect_queries
 
 DAYS = ["2026-11-18", "2026-11-19"]
 LATER_DAY = "2026-11-20"
@@ -73,15 +74,16 @@ class Lake:
 
 @pytest.fixture
 def lake(tmp_path, monkeypatch) -> Iterator[Lake]:
-    """Two committed clean partitions of generated reviews in a fresh data folder, and the generator's
-    review labels where the sample source keeps them (the gate's local evaluation set)."""
+    """Two committed clean partitions of generated reviews in a fresh data folder, and the aspect queries
+    the generator writes from their labels where the sample source keeps them (the gate's local set)."""
     monkeypatch.setenv("LLMOPS_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
     settings = get_settings()
     generated = list(iter_labelled_reviews(4, 24, 12, 2, datetime(2026, 11, 20).date(), 0.0))
-    labels = Path(settings.embedding.evaluation.uri)
-    labels.parent.mkdir(parents=True)
-    labels.write_text("".join(json.dumps(label) + "\n" for _, label in generated), encoding="utf-8")
+    queries = Path(settings.embedding.evaluation.uri)
+    queries.parent.mkdir(parents=True)
+    written = aspect_queries(label for _, label in generated)
+    queries.write_text("".join(json.dumps(query) + "\n" for query in written), encoding="utf-8")
     rows = [
         {**row, "language": label["language"]}
         for row, label in generated
@@ -231,7 +233,7 @@ def test_the_gate_moves_the_alias_only_when_retrieval_is_good_enough(lake, tmp_p
     runs = mlflow.search_runs(experiment_names=["llmops/embedding"], output_format="list")
     assert {r.info.run_name for r in runs} == {built["index"]}
     assert runs[0].data.metrics["ndcg_at_k"] == pytest.approx(metrics["ndcg_at_k"])
-    assert runs[0].data.params["eval_set_source"] == "sample_labels"
+    assert runs[0].data.params["eval_set_source"] == "file"
 
     rebuilt = embed(lake.uri, "run-b", full_rebuild=True, tmp=tmp_path)
     assert rebuilt["index"] != built["index"]
@@ -273,7 +275,7 @@ def test_a_bag_of_words_hash_fails_the_gate_that_minilm_passes(lake, tmp_path, e
     sentences = {
         normalized_for_hash(s.sent)
         for c in all_chunks(store, semantic["index"])
-        for s in _segmenter(c.language).segment(c.text)
+        for s in segmenter(c.language).segment(c.text)
     }
     assert queries and not {normalized_for_hash(q.text) for q in queries} & sentences
 

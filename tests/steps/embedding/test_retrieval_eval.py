@@ -1,4 +1,4 @@
-"""The gate's evaluation set: its file format, the aspect queries of the sample labels, and the metrics."""
+"""The gate's evaluation set: its file format, the set the sample generator writes, and the metrics."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from common.sample_source.vocab import ASPECT_PHRASES
 from common.settings import RetrievalEvalSettings, get_settings
 from pipelines.embedding.retrieval_eval import (
     EvalQuery,
     load_eval_set,
     parse_eval_set,
-    queries_from_labels,
     score,
 )
+from sample_source.retrieval_queries import aspect_queries
+from sample_source.vocab import ASPECT_PHRASES
 
 
 def test_a_set_lists_relevant_reviews_or_grades_them():
@@ -56,7 +56,9 @@ def test_sample_labels_give_one_aspect_query_per_polarity_graded_by_verdict():
         {"review_id": "d", "language": "en", "aspects": []},
     ]
     _, pro, con = ASPECT_PHRASES["battery_life"]
-    assert queries_from_labels(json.dumps(label) for label in labels) == [
+    written = [json.dumps(query) for query in aspect_queries(labels)]
+    # What the generator writes is a set in the gate's own format.
+    assert parse_eval_set(written, "retrieval_queries.jsonl") == [
         EvalQuery(pro, "en", {"a": 1, "b": 2}),
         EvalQuery(con, "en", {"a": 2, "b": 1}),
     ]

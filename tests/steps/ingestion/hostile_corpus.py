@@ -4,7 +4,7 @@
 Every record says what must happen to it: end clean (in a given language, with planted PII gone and
 look-alike numbers kept verbatim) or end in quarantine with one of a set of reason codes. The texts are
 written the way people write reviews in the six supported languages (typos, emoji, lower case, sentences
-glued to contact details), not the way `common.sample_source` templates them, and the PII in them is valid:
+glued to contact details), not the way `sample_source` templates them, and the PII in them is valid:
 phone numbers that `phonenumbers` accepts for their region, IBANs with correct mod-97 check digits (and
 national checks) according to python-stdnum, card numbers that pass Luhn with real brand prefixes. The
 look-alikes are the opposite: order numbers, Luhn-invalid serials, dates, prices, version strings, EANs,

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from common.sample_source import pii as sample_pii
 from pipelines.ingestion import pii_audit
 from pipelines.ingestion.pii_audit import (
     CANARIES,
@@ -29,6 +28,7 @@ from pipelines.ingestion.pii_audit import (
     normalize,
     plant,
 )
+from sample_source import pii as sample_pii
 
 MARC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "marc" / "marc_test_all_langs.csv"
 

@@ -12,8 +12,7 @@ import torch
 from detoxify import Detoxify
 
 from common.settings import load_thresholds
-from pipelines.ingestion.toxicity import ToxicityModelError, ToxicityScorer, config_folder
-from pipelines.ingestion.toxicity_model import (
+from local_models.toxicity import (
     DEMO_SEED,
     HELD_OUT_SETS,
     ORIGINAL_CLASSES,
@@ -23,6 +22,7 @@ from pipelines.ingestion.toxicity_model import (
     save_checkpoint,
     train_tokenizer,
 )
+from pipelines.ingestion.toxicity import ToxicityModelError, ToxicityScorer, config_folder
 from tests.aws_server import create_bucket
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from common.settings import LoadTestProfile, LoadTestThresholds, load_settings
 from pipelines.loadtest import report, runner, traffic
 from pipelines.loadtest.payloads import NO_CONTENT, WARMING_UP, RequestFactory, response_problem
 from pipelines.loadtest.spec import RunSpec
+from sample_source import payloads
 from tests.steps.loadtest.chat_double import ChatCompletionsDouble
 
 API_KEY = "lt-test-key-8c1f"
@@ -97,6 +99,7 @@ def test_requests_carry_the_key_and_model_and_are_the_summarizer_prompt(healthy)
     factory = RequestFactory(
         MODEL,
         seed=spec.seed,
+        payloads_file=spec.payloads_file,
         corpus_products=spec.corpus_products,
         snippets=spec.snippets,
         max_tokens=spec.max_tokens,
@@ -187,6 +190,38 @@ def test_an_unknown_profile_is_a_usage_error(env: None, tmp_path: Path) -> None:
     assert code == runner.EXIT_USAGE and not any(tmp_path.iterdir())
 
 
+def test_a_missing_or_stale_payloads_file_is_a_usage_error_before_any_request(
+    env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without its snippets file, or with one made for another seed, nothing is sent: the run stops
+    before Locust starts and says how to write the file."""
+    report_dir = tmp_path / "report"
+    stale = payloads.write(tmp_path / "seed-1.json", seed=1, products=40)
+    for path, reason in ((tmp_path / "missing.json", "not found"), (stale, "seed 1 and 40 products")):
+        monkeypatch.setenv("LLMOPS_LOAD_TEST__PAYLOADS_FILE", str(path))
+        caplog.clear()
+        with ChatCompletionsDouble(latency_s=0.02) as double:
+            code = _run(double, report_dir, duration=2)
+        assert code == runner.EXIT_USAGE and double.received == [] and not report_dir.exists()
+        assert reason in caplog.text and "python -m sample_source.payloads" in caplog.text
+
+
+def test_the_load_test_never_imports_the_sample_generator(payloads_file: Path) -> None:
+    """The generator is tooling, not in the images: the load test builds its bodies from the file alone."""
+    script = (
+        "import sys\n"
+        "from pipelines.loadtest import runner\n"
+        "from pipelines.loadtest.payloads import RequestFactory\n"
+        f"factory = RequestFactory('m', seed=0, payloads_file={str(payloads_file)!r}, corpus_products=40,\n"
+        "                         snippets=(10, 15), max_tokens=384, temperature=0.0)\n"
+        "assert len(factory.body(0)['messages']) == 2\n"
+        "print(sorted(m for m in sys.modules if 'sample_source' in m or 'local_models' in m))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 # --- the parts alone -------------------------------------------------------------------------
 
 
@@ -215,10 +250,12 @@ def test_the_configured_profiles_warm_up_hold_burst_and_stop() -> None:
         LoadTestProfile(**{**profile.model_dump(), "burst_s": 30})
 
 
-def test_request_bodies_are_deterministic_and_vary() -> None:
+def test_request_bodies_are_deterministic_and_vary(payloads_file: Path, tmp_path: Path) -> None:
+    files = {0: payloads_file, 1: payloads.write(tmp_path / "seed-1.json", seed=1, products=40)}
+
     def factory(seed: int) -> RequestFactory:
-        return RequestFactory(MODEL, seed=seed, corpus_products=40, snippets=(10, 15), max_tokens=384,
-                              temperature=0.0)  # fmt: skip
+        return RequestFactory(MODEL, seed=seed, payloads_file=files[seed], corpus_products=40,
+                              snippets=(10, 15), max_tokens=384, temperature=0.0)  # fmt: skip
 
     first, again, other = factory(0), factory(0), factory(1)
     bodies = [first.body(i) for i in range(40)]

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from common.ids import stable_hash
-from common.sample_source import generate, iter_labelled_reviews
 from common.settings import get_settings
 from common.vector_store import ChunkRecord, VectorStore, open_vector_store
+from sample_source import generate, iter_labelled_reviews
 
 SFT_SEED, SFT_PRODUCTS, SFT_MEAN_REVIEWS, SFT_DAYS = 7, 60, 30, 14
 SFT_END_DATE = date(2026, 11, 20)

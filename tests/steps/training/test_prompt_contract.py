@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from common import prompts
-from common.sample_source import iter_labelled_reviews, sample_products
+from sample_source import iter_labelled_reviews, sample_products
 from tests.conftest import REPO
 
 LLAMA3_TEMPLATE = (
@@ -33,7 +33,7 @@ VALID = {"pros": ["long battery life"], "cons": ["breaks quickly"], "summary": "
 @pytest.fixture(scope="module")
 def chatml_tokenizer():
     """A byte-level tokenizer with the tiny model's ChatML template, learned from a few texts."""
-    from pipelines.training.tiny_model import train_tokenizer
+    from local_models.tiny_base import train_tokenizer
 
     texts = [s["text"] for s in SNIPPETS] * 5 + [json.dumps(VALID)]
     return train_tokenizer(texts, vocab_size=400)
@@ -42,7 +42,7 @@ def chatml_tokenizer():
 @pytest.fixture(scope="module")
 def llama3_tokenizer():
     """Another family's conventions: a BOS, header tokens and `<|eot_id|>` closing a turn."""
-    from pipelines.training.tiny_model import train_tokenizer
+    from local_models.tiny_base import train_tokenizer
 
     tokenizer = train_tokenizer([s["text"] for s in SNIPPETS] * 5, vocab_size=400)
     tokenizer.add_special_tokens(

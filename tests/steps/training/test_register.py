@@ -23,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from common import prompts, storage
 from common.settings import Settings, get_settings
-from pipelines.training import tiny_model
+from local_models import tiny_base
 
 RUN_KEY = "20261201030000-abcd1234"
 
@@ -36,7 +36,7 @@ def training_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     root = tmp_path_factory.mktemp("training-output")
-    base = tiny_model.build(root / "base", seed=0)
+    base = tiny_base.build(root / "base", seed=0)
     lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     get_peft_model(AutoModelForCausalLM.from_pretrained(base), lora).save_pretrained(root / "model")
     AutoTokenizer.from_pretrained(base).save_pretrained(root / "model")

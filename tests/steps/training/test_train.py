@@ -20,9 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from common import prompts
-from common.sample_source import iter_labelled_reviews, sample_products
-from pipelines.training import tiny_model
+from local_models import tiny_base
 from pipelines.training import train as training
+from sample_source import iter_labelled_reviews, sample_products
 
 DATA_SEED, PRODUCTS, SNIPPETS = 11, 48, 4
 TRAIN_ROWS, VALIDATION_ROWS = 40, 8
@@ -87,7 +87,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 @pytest.fixture(scope="module")
 def base_model(tmp_path_factory) -> Path:
-    return tiny_model.build(tmp_path_factory.mktemp("base") / "tiny-llama", seed=0)
+    return tiny_base.build(tmp_path_factory.mktemp("base") / "tiny-llama", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -155,12 +155,12 @@ def test_tiny_model_is_deterministic_for_a_seed(base_model: Path, tmp_path: Path
     import torch
     from transformers import AutoTokenizer
 
-    again = tiny_model.build(tmp_path / "again", seed=0)
+    again = tiny_base.build(tmp_path / "again", seed=0)
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
         assert (again / name).read_bytes() == (base_model / name).read_bytes(), name
     tokenizer = AutoTokenizer.from_pretrained(base_model)
-    other = tiny_model.new_model(tokenizer, seed=1).state_dict()
-    same = tiny_model.new_model(tokenizer, seed=0).state_dict()
+    other = tiny_base.new_model(tokenizer, seed=1).state_dict()
+    same = tiny_base.new_model(tokenizer, seed=0).state_dict()
     assert not torch.equal(
         other["model.layers.0.self_attn.q_proj.weight"], same["model.layers.0.self_attn.q_proj.weight"]
     )

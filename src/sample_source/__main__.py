@@ -1,4 +1,4 @@
-"""`python -m common.sample_source --db PATH --ground-truth DIR`: seed the source database.
+"""`python -m sample_source --db PATH --ground-truth DIR`: seed the source database.
 
 Options mirror `generate()`; the summary (counts by language, star and defect) is printed as JSON.
 """
@@ -10,11 +10,11 @@ import json
 from datetime import date
 from pathlib import Path
 
-from common.sample_source.generator import DEFAULT_END_DATE, generate
+from sample_source.generator import DEFAULT_END_DATE, generate
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m common.sample_source", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sample_source", description=__doc__)
     parser.add_argument("--db", type=Path, required=True, help="SQLite file to (re)create")
     parser.add_argument(
         "--ground-truth", type=Path, required=True, help="folder for products.jsonl and labels"

@@ -35,8 +35,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from common.sample_source import pii
-from common.sample_source.vocab import (
+from sample_source import pii
+from sample_source.retrieval_queries import aspect_queries
+from sample_source.vocab import (
     ASPECT_PHRASES,
     ASPECT_TEXT,
     CATEGORIES,
@@ -55,6 +56,8 @@ from common.sample_source.vocab import (
 )
 
 DEFAULT_END_DATE = date(2026, 11, 20)
+# The local embedding gate's labelled queries, written beside the review labels they come from.
+RETRIEVAL_QUERIES_FILE = "retrieval_queries.jsonl"
 
 _T = TypeVar("_T")
 
@@ -992,6 +995,9 @@ def generate(
     os.replace(building, db_path)
     os.replace(labels_tmp, labels_path)
     _write_jsonl(ground_truth_dir / "products.jsonl", [p.ground_truth() for p in generator.products])
+    with labels_path.open(encoding="utf-8") as labels_in:
+        queries = aspect_queries(json.loads(line) for line in labels_in)
+    _write_jsonl(ground_truth_dir / RETRIEVAL_QUERIES_FILE, queries)
     return GenerationSummary(
         db_path=str(db_path),
         ground_truth_dir=str(ground_truth_dir),

@@ -1,10 +1,13 @@
 """Deterministic sample source data: the `local` profile's review database plus its ground truth.
 
-Standard library only, so it runs in the Airflow environment (`make demo`) and the task environment
-(benchmarks) alike.
+Tooling, not pipeline code: it seeds the local source (`python -m sample_source`), feeds the local-model
+builders (`local_models`), tests and benchmarks, and writes the load test's snippets
+(`python -m sample_source.payloads`). It is in neither the MWAA bundle nor the images. The generator is
+standard library only (its vocabulary is JSON data beside `vocab.py`), so it runs in the Airflow
+environment (`make demo`) and the task environment (benchmarks) alike.
 """
 
-from common.sample_source.generator import (
+from sample_source.generator import (
     DEFAULT_END_DATE,
     DEFECT_KINDS,
     DEFECT_WEIGHTS,
@@ -16,8 +19,8 @@ from common.sample_source.generator import (
     reference_summary,
     sample_products,
 )
-from common.sample_source.pii import iban_valid, luhn_valid
-from common.sample_source.vocab import LANGUAGE_SHARES
+from sample_source.pii import iban_valid, luhn_valid
+from sample_source.vocab import LANGUAGE_SHARES
 
 __all__ = [
     "DEFAULT_END_DATE",

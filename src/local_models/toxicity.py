@@ -16,7 +16,7 @@ config and tokenizer go to a sibling folder named after the checkpoint, which
   into its `toxic` reviews and so separates them from the generator's other reviews; it is not a
   general toxicity model and says little about real text.
 
-    python -m pipelines.ingestion.toxicity_model --out .local/models/toxicity --seed 0
+    python -m local_models.toxicity --out .local/models/toxicity --seed 0
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ def labelled_reviews(
     4-5 star reviews and of the other defects is kept: the model gets them right early, and the
     training time goes to the hard cases.
     """
-    from common.sample_source import DEFECT_WEIGHTS, iter_labelled_reviews
+    from sample_source import DEFECT_WEIGHTS, iter_labelled_reviews
 
     options: dict[str, Any] = {}
     if toxic_rich:

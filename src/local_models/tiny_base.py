@@ -11,7 +11,7 @@ loads the production base model.
   projection names (`q_proj` ... `down_proj`) that LoRA targets. The weights are random.
 - The tokenizer is byte-level BPE (Qwen's and Llama 3's kind: any text, emoji included, encodes without
   an unknown token), trained here with the `tokenizers` library on text generated from
-  `common.sample_source` (reviews in the six languages), the reference summaries as JSON, and the
+  `sample_source` (reviews in the six languages), the reference summaries as JSON, and the
   prompt contract's own text.
 - The special tokens and chat template are ChatML, as Qwen2.5-Instruct's: `<|im_start|>role\\n...
   <|im_end|>\\n`, EOS `<|im_end|>`, padding `<|endoftext|>`, no BOS.
@@ -19,7 +19,7 @@ loads the production base model.
 Everything derives from the seed (the generator's data, torch's initialisation; the BPE trainer is
 deterministic for the same texts), so the same seed writes the same files.
 
-    python -m pipelines.training.tiny_model --out .local/models/base/tiny-llama --seed 0
+    python -m local_models.tiny_base --out .local/models/base/tiny-llama --seed 0
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ JSON_PUNCTUATION = ('{"pros":["', '","', '"],"cons":["', '"],"summary":"', '"}',
 
 def corpus(seed: int) -> Iterator[str]:
     """The texts the vocabulary is learned from: reviews in six languages, answers and prompts."""
-    from common.sample_source import iter_labelled_reviews, sample_products
+    from sample_source import iter_labelled_reviews, sample_products
 
     products = {
         p["product_id"]: p for p in sample_products(seed, CORPUS_PRODUCTS, CORPUS_REVIEWS_PER_PRODUCT)

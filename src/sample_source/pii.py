@@ -12,7 +12,7 @@ import random
 import string
 import unicodedata
 
-from common.sample_source.vocab import PERSON_NAMES
+from sample_source.vocab import PERSON_NAMES
 
 # Review language -> the IBAN country of a customer writing in it, and that country's BBAN layout
 # ("n" a digit, "a" an upper-case letter).
