@@ -2,9 +2,9 @@
 
 Tooling, not pipeline code: it seeds the local source (`python -m sample_source`), feeds the local-model
 builders (`local_models`), tests and benchmarks, and writes the load test's snippets
-(`python -m sample_source.payloads`). It is in neither the MWAA bundle nor the images. The generator is
-standard library only (its vocabulary is JSON data beside `vocab.py`), so it runs in the Airflow
-environment (`make demo`) and the task environment (benchmarks) alike.
+(`python -m sample_source.payloads`). It is in neither the MWAA bundle nor the images. Its vocabulary is
+JSON data beside `vocab.py`, and its only libraries (python-stdnum, Faker) are dev requirements, so it
+runs in the Airflow environment (`make demo`) and the task environment (benchmarks) alike.
 """
 
 from sample_source.generator import (

@@ -2,17 +2,21 @@
 
 A redaction step is only proven by values it must recognise for real: IBANs with correct mod-97 check
 digits in each country's length and layout, Luhn-valid card numbers, phone numbers in each country's
-national and international formats. Addresses and links use the reserved example domains (RFC 2606),
-so nothing generated here points at a real mailbox or site.
+national and international formats (written by hand: Faker's phone numbers are often ones that
+phone validators reject). Check digits come from python-stdnum; names, and the user names in addresses
+and links, from Faker's locale for the review's language. Addresses and links use the reserved example
+domains (RFC 2606), so nothing generated here points at a real mailbox or site.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import string
-import unicodedata
 
-from sample_source.vocab import PERSON_NAMES
+from faker import Faker
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
 
 # Review language -> the IBAN country of a customer writing in it, and that country's BBAN layout
 # ("n" a digit, "a" an upper-case letter).
@@ -28,6 +32,8 @@ BBAN_LAYOUT = {
 # French mobile blocks in use (06 39 is unallocated), so phone validators accept the numbers.
 FR_MOBILE_06 = tuple(n for n in range(10, 89) if n != 39)
 FR_MOBILE_07 = tuple(range(30, 90))
+# Review language -> the Faker locale its customers' names come from.
+NAME_LOCALE = {"en": "en_GB", "de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL"}
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com", "post.example.org")
 
 
@@ -35,18 +41,14 @@ def _digits(rng: random.Random, count: int) -> str:
     return "".join(rng.choice(string.digits) for _ in range(count))
 
 
-def _mod97(text: str) -> int:
-    """IBAN arithmetic: letters become 10..35, and the whole number is taken modulo 97."""
-    return int("".join(str(int(ch, 36)) for ch in text)) % 97
-
-
 def iban_valid(iban: str) -> bool:
-    """ISO 13616 check: known country length and remainder 1 after moving the first four characters."""
-    compact = iban.replace(" ", "").upper()
-    country = compact[:2]
-    if not compact.isalnum() or country not in BBAN_LAYOUT or len(compact) != 4 + len(BBAN_LAYOUT[country]):
-        return False
-    return _mod97(compact[4:] + compact[:4]) == 1
+    """ISO 13616: the registry's length and BBAN structure for the country, and the mod-97 check digits.
+
+    The national check digits some BBANs carry (the French RIB key, the Spanish and Italian control
+    characters) are not checked: the generated BBANs are random, and neither presidio's IBAN recognizer
+    nor the ingestion PII audit checks them either.
+    """
+    return stdnum_iban.is_valid(iban, check_country=False)
 
 
 def make_iban(rng: random.Random, country: str, grouped: bool) -> str:
@@ -54,31 +56,18 @@ def make_iban(rng: random.Random, country: str, grouped: bool) -> str:
         rng.choice(string.ascii_uppercase) if kind == "a" else rng.choice(string.digits)
         for kind in BBAN_LAYOUT[country]
     )
-    check = 98 - _mod97(bban + country + "00")
-    iban = f"{country}{check:02d}{bban}"
-    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if grouped else iban
+    iban = country + stdnum_iban.calc_check_digits(f"{country}00{bban}") + bban
+    return stdnum_iban.format(iban) if grouped else iban
 
 
 def luhn_valid(number: str) -> bool:
-    """The Luhn checksum card numbers carry; spaces and dashes between groups are ignored."""
+    """The Luhn checksum of a card number's 12 to 19 digits; spaces and dashes between groups are ignored."""
     digits = number.replace(" ", "").replace("-", "")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    return digits.isdigit() and 12 <= len(digits) <= 19 and luhn.is_valid(digits)
 
 
 def _luhn_complete(partial: str) -> str:
-    """Append the check digit that makes `partial` pass the Luhn test."""
-    for check in string.digits:
-        if luhn_valid(partial + check):
-            return partial + check
-    raise AssertionError("unreachable: one of ten check digits always fits")
+    return partial + luhn.calc_check_digit(partial)
 
 
 def make_card_number(rng: random.Random) -> str:
@@ -123,23 +112,29 @@ def make_phone(rng: random.Random, language: str) -> str:
     raise ValueError(f"no phone format for language {language!r}")
 
 
-def _ascii(text: str) -> str:
-    """'Jürgen.Müller' -> 'Jurgen.Muller': what people type into an address field."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if ch.isascii() and (ch.isalnum() or ch == "."))
+@functools.cache
+def _faker_of(locale: str) -> Faker:
+    return Faker(locale)
+
+
+def _faker(rng: random.Random, language: str) -> Faker:
+    """The language's Faker, reseeded with one draw of `rng` per value: the same seed gives the same rows.
+
+    Faker's own state never carries over between values, so what one value draws cannot shift the next.
+    """
+    fake = _faker_of(NAME_LOCALE[language])
+    fake.seed_instance(rng.getrandbits(64))
+    return fake
 
 
 def make_person(rng: random.Random, language: str) -> str:
-    firsts, lasts = PERSON_NAMES[language]
-    return f"{rng.choice(firsts)} {rng.choice(lasts)}"
+    fake = _faker(rng, language)
+    return f"{fake.first_name()} {fake.last_name()}"
 
 
 def make_email(rng: random.Random, language: str) -> str:
-    first, last = make_person(rng, language).split(" ", 1)
-    local = rng.choice(
-        (f"{first}.{last}", f"{first}{rng.randint(1, 99)}", f"{first[0]}{last}{rng.randint(60, 99)}")
-    )
-    return f"{_ascii(local).lower()}@{rng.choice(EMAIL_DOMAINS)}"
+    """A user name made from a name of the language's locale, spelt as the locale types it ('juergen45')."""
+    return f"{_faker(rng, language).user_name()}@{rng.choice(EMAIL_DOMAINS)}"
 
 
 def make_ip(rng: random.Random) -> str:
@@ -150,8 +145,7 @@ def make_ip(rng: random.Random) -> str:
 
 
 def make_url(rng: random.Random, language: str) -> str:
-    first, last = make_person(rng, language).split(" ", 1)
-    handle = _ascii(first + last).lower()
+    handle = _faker(rng, language).user_name()  # lower-case letters, digits and inner hyphens only
     return rng.choice(
         (
             f"https://blog.example.com/{handle}/review-{rng.randint(10, 999)}",

@@ -7,7 +7,7 @@ French, Spanish and Italian are invariable forms), so any noun phrase fits any f
 
 The tables are data, in JSON files beside this module (`catalogue.json`, `aspect_text.json`,
 `language_text.json`, `defects.json`, each an object of tables by these names), read with the standard
-library only so the generator runs in every environment. JSON arrays are read as tuples: the vocabulary
+library. JSON arrays are read as tuples: the vocabulary
 is immutable, and the tables are exactly what they were as Python literals. Key order is kept and
 matters: the generator draws from the tables in order, so the same seed gives the same rows.
 """
@@ -60,9 +60,6 @@ LANGUAGE_TEXT: dict[str, dict] = _tables("language_text.json")["LANGUAGE_TEXT"]
 
 # Sentences that carry one PII value ({v}) in the review's language.
 PII_FRAMES: dict[str, dict[str, tuple[str, ...]]] = _DEFECTS["PII_FRAMES"]
-
-# Language -> (first names, last names).
-PERSON_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = _DEFECTS["PERSON_NAMES"]
 
 # Abusive sentences: {noun}/{adj} singular, {nouns}/{adjs} plural forms from TOXIC_WORDS.
 TOXIC_TEMPLATES: dict[str, tuple[str, ...]] = _DEFECTS["TOXIC_TEMPLATES"]

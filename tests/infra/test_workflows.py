@@ -3,8 +3,10 @@ staging before an approved prod, sync --delete, versioned uploads), and shell st
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,7 +181,11 @@ def test_load_test_runs_the_projects_runner_and_always_uploads_the_report() -> N
     workflow = _load("load-test.yml")
     runs = "\n".join(_runs(step) for _, step in _steps(workflow))
     assert "pip install -r requirements-loadtest.txt" in runs and "pip install --no-deps -e ." in runs
-    # The snippets file the load test reads is written before the run (load_test.payloads_file).
+    # The snippets file the load test reads is written before the run (load_test.payloads_file), by the
+    # sample generator, whose libraries are installed first.
+    assert runs.index("pip install -r requirements-sample.txt") < runs.index(
+        "python -m sample_source.payloads"
+    )
     assert runs.index("python -m sample_source.payloads") < runs.index("python -m pipelines.loadtest")
     pinned = [
         line.strip()
@@ -214,3 +220,29 @@ def test_shell_steps_parse(label: str, script: str) -> None:
     script = re.sub(r"\$\{\{[^}]*\}\}", "placeholder", script)
     result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
     assert result.returncode == 0, f"{label}: {result.stderr}"
+
+
+# Import name -> distribution, for the libraries the sample generator may use.
+SAMPLE_DISTRIBUTIONS = {"faker": "Faker", "stdnum": "python-stdnum"}
+
+
+def test_every_library_the_sample_generator_imports_is_pinned_in_its_requirements() -> None:
+    """The load-test runner installs requirements-sample.txt and nothing else of the dev tooling: a
+    library the generator starts importing must be pinned there, or writing the snippets fails."""
+    pinned = {
+        line.split("==")[0].strip()
+        for line in (REPO / "requirements-sample.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    }
+    imported = set()
+    for path in (REPO / "src" / "sample_source").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    project = {"sample_source", "common", "pipelines", "local_models"}  # installed with --no-deps
+    third_party = imported - set(sys.stdlib_module_names) - project - {"__future__"}
+    unknown = third_party - set(SAMPLE_DISTRIBUTIONS)
+    assert not unknown, f"map {sorted(unknown)} to their distributions in SAMPLE_DISTRIBUTIONS"
+    assert {SAMPLE_DISTRIBUTIONS[name] for name in third_party} <= pinned

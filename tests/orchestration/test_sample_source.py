@@ -251,9 +251,6 @@ def test_defect_rows_really_carry_their_defect(dataset):
         assert any(s in row["review_text"] for s in injections)
     for row, _ in by_kind["html"]:
         assert "<p>" in row["review_text"]
-    assert any(
-        "<script" in row["review_text"] or "<style" in row["review_text"] for row, _ in by_kind["html"]
-    )
     for row, _ in by_kind["zero_width_control"]:
         assert any(ch in row["review_text"] for ch in (*INVISIBLE, "\ufeff"))
     assert any(
@@ -261,6 +258,26 @@ def test_defect_rows_really_carry_their_defect(dataset):
     )  # NUL survives SQLite
     [(huge, _)] = by_kind["huge"]
     assert len(huge["review_text"]) >= 1_000_000
+
+
+def test_about_a_third_of_the_markup_carries_a_script_or_style_block():
+    """The demo dataset has only a few HTML rows, too few to count on one of them carrying a payload."""
+    texts = [
+        row["review_text"]
+        for row, label in iter_labelled_reviews(
+            seed=2,
+            products=20,
+            mean_reviews_per_product=10,
+            days=3,
+            end_date=END,
+            defect_rate=0.5,
+            defect_weights={"html": 1.0},
+        )
+        if label["defects"] == ["html"]
+    ]
+    assert len(texts) > 50 and all("<p>" in text for text in texts)
+    with_payload = sum("<script" in text or "<style" in text for text in texts)
+    assert 0.2 < with_payload / len(texts) < 0.5
 
 
 def test_mojibake_is_real_and_repairable(dataset):
@@ -384,6 +401,28 @@ def test_iban_and_luhn_helpers():
     phones = {lang: sample_pii.make_phone(rng, lang) for lang in ("de", "fr", "es", "it", "nl")}
     assert re.fullmatch(r"\+49 30 \d{7}|01\d\d \d{8}", phones["de"])
     assert re.fullmatch(r"(\+33 |0)[67]( \d\d){4}", phones["fr"])
+
+
+def test_names_addresses_and_links_are_of_the_review_language_and_follow_the_seed():
+    import random
+
+    from faker import Faker
+
+    for language, locale in sample_pii.NAME_LOCALE.items():
+        names = Faker(locale).provider("faker.providers.person")
+        people = [sample_pii.make_person(random.Random(seed), language) for seed in range(40)]
+        assert people == [sample_pii.make_person(random.Random(seed), language) for seed in range(40)]
+        assert len(set(people)) > 30, language
+        for person in people:
+            assert any(
+                person.startswith(f"{first} ") and person[len(first) + 1 :] in names.last_names
+                for first in names.first_names
+            ), (language, person)
+        rng = random.Random(1)
+        for _ in range(100):
+            email, url = sample_pii.make_email(rng, language), sample_pii.make_url(rng, language)
+            assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*@([a-z]+\.)?example\.(com|org|net)", email), email
+            assert re.fullmatch(r"https?://[a-z0-9./~-]+", url) and ".example." in url, url
 
 
 def test_polarized_products_have_bimodal_ratings(large_clean_labels):

@@ -61,6 +61,7 @@ def trained():
     assert run.state == "success"
     return {
         "dag": finetuning,
+        "states": {ti.task_id: ti.state for ti in run.get_task_instances()},
         "data_dir": data_dir,
         "event": latest_asset_event_extra("summarizer_candidate"),
     }
@@ -128,6 +129,7 @@ def test_the_dataset_it_trained_on_is_pinned_in_dvc(trained):
 
 def test_the_run_removed_its_staged_data_and_kept_the_model(trained):
     """The teardown deletes the run's copies of review data (each a DVC version), not the model's files."""
+    assert trained["states"]["cleanup"] == "success"
     data_dir = trained["data_dir"]
     run = next((data_dir / "lake" / "training").glob("*/sft")).parent
     assert not (run / "sft" / "train").exists() and not (run / "sft" / "validation").exists()
