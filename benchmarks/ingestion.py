@@ -30,12 +30,15 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.common import REPO, report_header, review_rows
 
+if TYPE_CHECKING:
+    from pipelines.ingestion.chain import RawRecord
 
-def raw_records(texts: list[str]) -> list[dict[str, Any]]:
+
+def raw_records(texts: list[str]) -> list[RawRecord]:
     start = datetime(2026, 11, 19, tzinfo=UTC)
     return [
         {
@@ -47,6 +50,7 @@ def raw_records(texts: list[str]) -> list[dict[str, Any]]:
             "created_at": start + timedelta(seconds=i),
             "helpful_votes": i % 7,
             "verified_purchase": True,
+            "created_at_text": None,
         }
         for i, text in enumerate(texts)
     ]
@@ -114,7 +118,7 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
         device="cpu",
         huggingface_config_path=str(checkpoint.parent / checkpoint.stem),
     )
-    reference_records = records[: max(60, n // 4)]
+    reference_texts = texts[: max(60, n // 4)]
     scorer.score(["warm-up text for the model"], ["en"])
 
     def run_chain(round_no: int) -> tuple[float, list[tuple[str, str]], int, int]:
@@ -143,8 +147,8 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
     def run_reference() -> float:
         started = time.perf_counter()
         with torch.inference_mode():
-            for record in reference_records:
-                text = clean_text(record["review_text"])
+            for raw in reference_texts:
+                text = clean_text(raw)
                 language = detector.detect(text)
                 text, _ = redactor.redact(text, language if language in ingestion.languages else "en")
                 screen.match(text)
@@ -167,7 +171,7 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
             chain_s, sent, clean_n, quarantined_n = run_chain(round_no)
         chain_rate = len(records) / chain_s
         model_rate = len(sent) / model_s
-        reference_rate = len(reference_records) / reference_s
+        reference_rate = len(reference_texts) / reference_s
         per_round.append(
             {
                 "chain_reviews_per_s": round(chain_rate, 2),
@@ -192,7 +196,7 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
         "scored_by_model": len(model_texts),
         "clean": clean_n,
         "quarantined": quarantined_n,
-        "reference_reviews": len(reference_records),
+        "reference_reviews": len(reference_texts),
         "rounds": per_round,
         "chain_vs_model_alone": vs_model,
         "chain_vs_reference": vs_reference,

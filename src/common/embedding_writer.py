@@ -7,39 +7,30 @@ pinned clean version, so both hold the same chunks and vectors for the same data
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pyarrow.parquet as pq
 
 from common import storage
 from common.chunking import Chunker
 from common.embedders import Embedder
+from common.schemas import CLEAN_REVIEW, CleanReview
 from common.vector_store import ChunkRecord, VectorStore
 
-# The clean-review columns a chunk record is built from.
-REVIEW_COLUMNS = [
-    "review_id",
-    "product_id",
-    "star_rating",
-    "cleaned_text",
-    "language",
-    "created_at",
-    "helpful_votes",
-    "verified_purchase",
-]
 # Where the publish step puts the clean data inside the DVC registry (`reviews/clean/dt=...`).
 REGISTRY_CLEAN_PATH = "reviews/clean"
 
 
-def iter_reviews(partitions: list[str], batch_rows: int) -> Iterator[list[dict[str, Any]]]:
-    """The clean reviews of `partitions`, `batch_rows` at a time, so memory does not grow with the data."""
+def iter_reviews(partitions: list[str], batch_rows: int) -> Iterator[list[CleanReview]]:
+    """The clean reviews of `partitions`, `batch_rows` at a time, so memory does not grow with the data.
+    Whole records, so that they are what their type says: the three columns a chunk does not use (score,
+    hash, PII types) are small next to the text and nothing next to encoding it."""
     for partition in partitions:
         for uri in storage.partition_files(partition):
             if not uri.endswith(".parquet"):
                 continue
             with storage.open_uri(uri) as handle:
                 for batch in pq.ParquetFile(handle).iter_batches(
-                    batch_size=batch_rows, columns=REVIEW_COLUMNS
+                    batch_size=batch_rows, columns=CLEAN_REVIEW.names
                 ):
                     yield batch.to_pylist()
 
@@ -54,7 +45,7 @@ class EmbeddingWriter:
         self.index = index
         self.counts = {"reviews_in": 0, "reviews_forgotten": 0, "reviews_indexed": 0, "chunks_written": 0}
 
-    def write(self, reviews: list[dict[str, Any]], forgotten: frozenset[str], replace: bool) -> None:
+    def write(self, reviews: list[CleanReview], forgotten: frozenset[str], replace: bool) -> None:
         self.counts["reviews_in"] += len(reviews)
         kept = [r for r in reviews if r["review_id"] not in forgotten]
         self.counts["reviews_forgotten"] += len(reviews) - len(kept)

@@ -34,9 +34,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from common.ids import content_hash, stable_hash
+from common.schemas import CleanReview, QuarantineRecord, RawReview
 from common.settings import Settings
 from common.text_dedup import DuplicateIndex
 from pipelines.ingestion.cleaning import clean_text, garbled_detail, looks_like_markup, no_words_detail
@@ -53,6 +54,13 @@ _STAR_RATING = re.compile(r"^\s*([1-5])(?:\.0*)?\s*$")
 STATE_FILE = "duplicate-state.sqlite"
 
 
+class RawRecord(RawReview, total=False):
+    """A raw review as the transform reads it: a reader that could not decode some of its strings marks
+    them here (`validity.ENCODING_ERRORS`: {field: what was wrong}), not in the raw schema."""
+
+    encoding_errors: dict[str, str]
+
+
 class Rejected(Exception):
     """A record failed a check: the reason code and its specifics."""
 
@@ -67,7 +75,7 @@ class _Survivor:
     """A record that passed steps 1-6 and waits for its toxicity score."""
 
     position: int
-    record: dict[str, Any]
+    record: RawRecord
     text: str  # cleaned and PII-redacted
     language: str
     star_rating: int
@@ -87,7 +95,7 @@ class _Screened:
     """One processing batch after steps 1-6."""
 
     survivors: list[_Survivor] = field(default_factory=list)
-    quarantined: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    quarantined: list[tuple[int, QuarantineRecord]] = field(default_factory=list)
 
 
 def parse_star_rating(value: Any) -> int | None:
@@ -97,7 +105,7 @@ def parse_star_rating(value: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def raw_content_hash(record: dict[str, Any]) -> str:
+def raw_content_hash(record: RawReview) -> str:
     """What makes two deliveries of one review id "the same review": product, rating and text as the
     source gave them. Vote counts are left out: they change while the review stays the same."""
     return stable_hash(
@@ -108,7 +116,7 @@ def raw_content_hash(record: dict[str, Any]) -> str:
     )
 
 
-def quarantine_row(record: dict[str, Any], reason: str, detail: str, text: QuarantineText) -> dict[str, Any]:
+def quarantine_row(record: RawReview, reason: str, detail: str, text: QuarantineText) -> QuarantineRecord:
     """A quarantine record keeps the source's ids and fields, so that a data engineer can find the source
     row and reprocess it, but never its raw text: `text` is its redacted preview and keyed hash
     (`pipelines.ingestion.quarantine`)."""
@@ -118,7 +126,11 @@ def quarantine_row(record: dict[str, Any], reason: str, detail: str, text: Quara
         "reason": reason,
         "detail": detail,
         "star_rating": record.get("star_rating"),
-        **text.columns(),
+        "redacted_text": text.redacted_text,
+        "raw_text_hmac": text.raw_text_hmac,
+        "raw_text_chars": text.raw_text_chars,
+        "language": text.language,
+        "pii_entities": list(text.pii_entities),
         "text_type": record.get("text_type"),
         "created_at": record.get("created_at"),
         "helpful_votes": record.get("helpful_votes"),
@@ -127,7 +139,7 @@ def quarantine_row(record: dict[str, Any], reason: str, detail: str, text: Quara
 
 
 class ReviewChain:
-    """Turns raw review records (dicts of `common.schemas.RAW_REVIEW`) into clean and quarantine rows.
+    """Turns raw review records (`RawRecord`) into clean and quarantine rows.
 
     One chain is one run: duplicates are detected against everything it has seen since it was built,
     and the published reviews its caller adds to `duplicates` first. `window` ([start, end) of the
@@ -172,7 +184,7 @@ class ReviewChain:
 
     # --- steps 1-6, one record at a time -----------------------------------------------------------
 
-    def _screen(self, record: dict[str, Any], progress: _Progress) -> tuple[str, str, int, list[str]]:
+    def _screen(self, record: RawRecord, progress: _Progress) -> tuple[str, str, int, list[str]]:
         """Steps 1-6 for one record: (redacted text, language, star rating, PII types), or `Rejected`;
         `progress` records the cleaned text and language as soon as they are known."""
         ingestion = self.ingestion
@@ -267,7 +279,7 @@ class ReviewChain:
         redacted, entities = self.pii.redact(text, detection.language)
         return redacted, detection.language, star_rating, entities
 
-    def _screen_batch(self, records: list[dict[str, Any]]) -> _Screened:
+    def _screen_batch(self, records: list[RawRecord]) -> _Screened:
         screened = _Screened()
         for position, record in enumerate(records):
             progress = _Progress()
@@ -296,10 +308,10 @@ class ReviewChain:
 
     def _finish(
         self, screened: _Screened, scores: list[float]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    ) -> tuple[list[CleanReview], list[QuarantineRecord]]:
         if len(scores) != len(screened.survivors):
             raise RuntimeError(f"{len(scores)} toxicity scores for {len(screened.survivors)} reviews")
-        clean: list[dict[str, Any]] = []
+        clean: list[CleanReview] = []
         quarantined = list(screened.quarantined)
         for survivor, score in zip(screened.survivors, scores, strict=True):
             record = survivor.record
@@ -320,7 +332,7 @@ class ReviewChain:
                     "cleaned_text": survivor.text,
                     "language": survivor.language,
                     "toxicity_score": float(score),
-                    "created_at": record.get("created_at"),
+                    "created_at": cast(datetime, record.get("created_at")),  # not null: `_screen` checked
                     "helpful_votes": record.get("helpful_votes"),
                     "verified_purchase": record.get("verified_purchase"),
                     "content_hash": content_hash(survivor.text),
@@ -333,8 +345,8 @@ class ReviewChain:
     # --- public API --------------------------------------------------------------------------------
 
     def run(
-        self, batches: Iterable[list[dict[str, Any]]]
-    ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        self, batches: Iterable[list[RawRecord]]
+    ) -> Iterator[tuple[list[CleanReview], list[QuarantineRecord]]]:
         """(clean rows, quarantine rows) per input batch, in input order.
 
         Steps 1-6 of batch n+1 run in this thread while a worker thread scores batch n.
@@ -350,11 +362,11 @@ class ReviewChain:
             if pending is not None:
                 yield self._finish(pending[0], pending[1].result())
 
-    def process(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def process(self, records: list[RawRecord]) -> tuple[list[CleanReview], list[QuarantineRecord]]:
         """All records at once, in processing batches of `ingestion.batch_size`."""
         size = self.ingestion.batch_size
-        clean: list[dict[str, Any]] = []
-        quarantined: list[dict[str, Any]] = []
+        clean: list[CleanReview] = []
+        quarantined: list[QuarantineRecord] = []
         for batch_clean, batch_quarantined in self.run(
             records[start : start + size] for start in range(0, len(records), size)
         ):

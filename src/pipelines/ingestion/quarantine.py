@@ -165,15 +165,6 @@ class QuarantineText:
     language: str | None
     pii_entities: list[str] = field(default_factory=list)
 
-    def columns(self) -> dict[str, Any]:
-        return {
-            "redacted_text": self.redacted_text,
-            "raw_text_hmac": self.raw_text_hmac,
-            "raw_text_chars": self.raw_text_chars,
-            "language": self.language,
-            "pii_entities": list(self.pii_entities),
-        }
-
 
 class QuarantineRedactor:
     """Builds the text columns of quarantine rows with the chain's redactor and the HMAC key."""

@@ -45,14 +45,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from common import storage
-from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW, RAW_REVIEW
+from common.schemas import CLEAN_REVIEW, QUARANTINE_REVIEW, RAW_REVIEW, CleanReview, QuarantineRecord
 from common.settings import get_settings
 from common.step_entrypoint import QualityGateFailed, run_step, step_parser
 from pipelines.ingestion.extract import WINDOW_END_KEY, WINDOW_START_KEY
@@ -68,12 +68,13 @@ from pipelines.ingestion.validity import (
 
 if TYPE_CHECKING:
     from common.text_dedup import DuplicateIndex
+    from pipelines.ingestion.chain import RawRecord
 
 log = logging.getLogger(__name__)
 
 PART_FILE = "part-{:05d}.parquet"
 # Raw columns a file may lack (written before they existed): read as nulls.
-OPTIONAL_RAW_COLUMNS = ("created_at_text",)
+OPTIONAL_RAW_COLUMNS: tuple[Literal["created_at_text"], ...] = ("created_at_text",)
 REQUIRED_RAW_COLUMNS = tuple(name for name in RAW_REVIEW.names if name not in OPTIONAL_RAW_COLUMNS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -85,6 +86,8 @@ _READ_BUFFER_BYTES = 1 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD_BYTES = 256 * 1024
 _TRIM_THRESHOLD_BYTES = 1024 * 1024
+# A row of either output: the writers file both by their creation day.
+OutputRow = CleanReview | QuarantineRecord
 
 
 def bound_native_heap() -> None:
@@ -114,7 +117,7 @@ def partition_of(created_at: datetime | None) -> str:
     return as_utc(created_at).date().isoformat()
 
 
-def _partition_of_row(row: dict[str, Any]) -> str:
+def _partition_of_row(row: OutputRow) -> str:
     return partition_of(row.get("created_at"))
 
 
@@ -126,9 +129,9 @@ class _PartitionFile:
         self._stack = ExitStack()
         handle = self._stack.enter_context(storage.open_uri(uri, "wb"))
         self._writer = self._stack.enter_context(pq.ParquetWriter(handle, schema))
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[OutputRow] = []
 
-    def add(self, rows: list[dict[str, Any]], flush_rows: int) -> None:
+    def add(self, rows: Sequence[OutputRow], flush_rows: int) -> None:
         self._buffer.extend(rows)
         if len(self._buffer) >= flush_rows:
             self.flush()
@@ -157,7 +160,7 @@ class PartitionedWriter:
         root_uri: str,
         schema: pa.Schema,
         flush_rows: int,
-        day_of: Callable[[dict[str, Any]], str] = _partition_of_row,
+        day_of: Callable[[OutputRow], str] = _partition_of_row,
     ) -> None:
         self.root_uri = root_uri
         self.schema = schema
@@ -167,8 +170,8 @@ class PartitionedWriter:
         self._open: OrderedDict[str, _PartitionFile] = OrderedDict()
         self._parts: Counter[str] = Counter()
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        by_partition: dict[str, list[dict[str, Any]]] = {}
+    def write(self, rows: Sequence[OutputRow]) -> None:
+        by_partition: dict[str, list[OutputRow]] = {}
         for row in rows:
             by_partition.setdefault(self.day_of(row), []).append(row)
         for dt, partition_rows in by_partition.items():
@@ -313,7 +316,7 @@ def _timestamp_values(column: pa.Array, out_of_range: dict[int, str]) -> list[da
     return values
 
 
-def batch_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+def batch_records(batch: pa.RecordBatch) -> list[RawRecord]:
     """A raw batch as records. pyarrow refuses a whole batch for one value it cannot convert (bytes that
     are not UTF-8, a year beyond 9999): such a batch is read column by column and value by value, so the
     bad value costs its own record a quarantine row (`ENCODING_ERRORS`, `created_at_text`), not the run."""
@@ -337,7 +340,10 @@ def batch_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
         else:
             raise ValueError(f"raw column {name} ({column.type}) cannot be read")
     names = list(columns)
-    records = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    records = cast(
+        "list[RawRecord]",
+        [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)],
+    )
     for row, record in enumerate(records):
         if problems[row]:
             record[ENCODING_ERRORS] = problems[row]
@@ -348,7 +354,7 @@ def batch_records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     return records
 
 
-def iter_raw_batches(raw: str | Sequence[RawFile], batch_size: int) -> Iterator[list[dict[str, Any]]]:
+def iter_raw_batches(raw: str | Sequence[RawFile], batch_size: int) -> Iterator[list[RawRecord]]:
     """Records of every Parquet file under a URI (or of these files), `batch_size` at a time, never more
     in memory. A column a file lacks (`OPTIONAL_RAW_COLUMNS`) reads as nulls."""
     for raw_file in raw_files(raw) if isinstance(raw, str) else raw:
@@ -439,7 +445,7 @@ def transform(raw_uri: str, output_uri: str, lake_uri: str | None = None) -> dic
         )
     undated_day = first_day.isoformat() if first_day is not None else None
 
-    def day_of(row: dict[str, Any]) -> str:
+    def day_of(row: OutputRow) -> str:
         """A row's day: its creation day when the run accepts it, else the window's first day."""
         created = row.get("created_at")
         if isinstance(created, datetime) and rule.accepts(created):
@@ -459,7 +465,7 @@ def transform(raw_uri: str, output_uri: str, lake_uri: str | None = None) -> dic
     pii: Counter[str] = Counter()
     languages: Counter[str] = Counter()
 
-    def counted(batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    def counted(batches: Iterator[list[RawRecord]]) -> Iterator[list[RawRecord]]:
         nonlocal input_count
         for batch in batches:
             input_count += len(batch)

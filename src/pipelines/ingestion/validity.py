@@ -27,10 +27,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Final
 
 # Key a reader sets on a record whose string fields were not valid UTF-8: {field: what was wrong}.
-ENCODING_ERRORS = "encoding_errors"
+ENCODING_ERRORS: Final = "encoding_errors"
 # The raw record's string fields (common.schemas.RAW_REVIEW).
 STRING_FIELDS = ("review_id", "product_id", "star_rating", "review_text", "text_type", "created_at_text")
 
