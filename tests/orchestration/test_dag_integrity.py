@@ -241,3 +241,7 @@ def test_the_finetuning_form_as_it_opens_plans_the_profiles_defaults(dagbag):
     training = get_settings().training
     assert plan["base_model"] == training.base_model and plan["base_model_id"] == training.base_model_id
     assert plan["hyperparameters"] == training.hyperparameters.as_hyperparameters()
+    # The plan staged its file as a run's plan does; no run follows, so take it away again.
+    from pipelines.training.plan import remove_scratch
+
+    remove_scratch(plan)
