@@ -218,9 +218,13 @@ class PromptContract:
     # ---- reading answers ------------------------------------------------------------------------
 
     def parse_summary(self, text: str) -> ReviewSummary:
-        """A model answer as a validated `ReviewSummary`; `SummaryFormatError` says why it is not one."""
+        """A model answer as a validated `ReviewSummary`; `SummaryFormatError` says why it is not one.
+
+        Read tolerantly (`strict=False`): a model may write a raw control character, a newline say, inside
+        a string, which strict JSON rejects although the answer is plain. What it means is then judged by
+        the schema and `ReviewSummary` like any other value (a newline does not make two sentences one)."""
         try:
-            value = json.loads(text.strip())
+            value = json.loads(text.strip(), strict=False)
         except (json.JSONDecodeError, TypeError, AttributeError) as error:
             raise SummaryFormatError(
                 "not_json", f"the answer is not JSON ({error}): {str(text)[:80]!r}"

@@ -336,6 +336,49 @@ class LoadTestSettings(BaseModel):
         return self
 
 
+class LocalServerSettings(BaseModel):
+    """The local profile's vLLM server (vLLM's CPU build in `.venv-serving`), started on loopback by
+    `make serve` and by `common.serving.local_server.LocalVllmServer` for DAG tasks, tests and the demo."""
+
+    python: str  # the serving environment's interpreter (a version island: vLLM pins its own libraries)
+    host: str = "127.0.0.1"  # loopback only
+    port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port (tests)
+    max_lora_rank: int = Field(default=16, ge=1)  # at least training's lora_rank
+    max_loras: int = Field(default=3, ge=1)  # adapters held at once (one per alias)
+    max_model_len: int = Field(default=4096, ge=256)
+    startup_timeout_s: float = Field(default=300.0, gt=0)  # /health must answer by then
+    log_dir: str  # one log file per start, kept after the server stops
+    cpu_kvcache_gib: int = Field(default=1, ge=1)  # VLLM_CPU_KVCACHE_SPACE
+    extra_args: list[str] = Field(default_factory=list)  # passed to vLLM's api_server unchanged
+
+
+class ServingSettings(BaseModel):
+    """How every caller reaches the served summarizer (`common.serving.client`): one OpenAI-compatible
+    endpoint (vLLM), the base model and one LoRA adapter per registry alias under the alias's name."""
+
+    # The endpoint, e.g. http://127.0.0.1:8000. null: the Airflow connection `connection_id` gives it
+    # (its host, and its password as the API key), as in `aws`.
+    base_url: str | None = None
+    connection_id: str = "vllm_default"
+    api_key_env: str = "LLMOPS_SERVING_API_KEY"  # the bearer key when no connection gives one (never a file)
+    served_base_model: str = "base"  # the name requests use for the base model
+    aliases: list[str] = Field(default_factory=lambda: ["champion", "challenger", "candidate"])
+    # Where the adapters the aliases point to are exported for the server: a folder locally, the models
+    # bucket's serving prefix in `aws` (the EKS pods load <adapters_uri>/<alias>/ when they start).
+    adapters_uri: str
+    concurrency: int = Field(default=8, ge=1)  # requests in flight at once from one client
+    request_timeout_s: float = Field(default=120.0, gt=0)  # one request, connect to last byte
+    max_attempts: int = Field(default=5, ge=1)  # tries of one request (429, 5xx, timeouts, resets)
+    retry_budget_s: float = Field(default=600.0, gt=0)  # a request's tries and waits together
+    backoff_initial_s: float = Field(default=1.0, gt=0)  # first wait; doubles each try, with full jitter
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    warmup_deadline_s: float = Field(default=900.0, gt=0)  # a scaled-to-zero service answers 503 until then
+    health_poll_s: float = Field(default=5.0, gt=0)
+    max_tokens: int = Field(default=384, ge=1)  # the decoding batch inference, evaluation and monitoring use
+    temperature: float = Field(default=0.0, ge=0)
+    local: LocalServerSettings | None = None  # the local profile's server; absent in `aws`
+
+
 class TrainingHyperparameters(BaseModel):
     """What the LoRA training script receives, as `--key value` arguments in every runner.
 
@@ -570,6 +613,7 @@ class Settings(BaseSettings):
     sft: SftSettings | None = None  # only the golden set and SFT dataset steps need it
     training: TrainingSettings
     registry: RegistrySettings = RegistrySettings()
+    serving: ServingSettings
     thresholds: Thresholds
 
     def resolve_path(self, value: str) -> Path:

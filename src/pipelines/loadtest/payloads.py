@@ -1,8 +1,9 @@
 """Summarizer-shaped chat-completion requests, synthesized deterministically, and the check of an answer.
 
-A request is the one batch inference sends: the summarizer's prompt contract (`common.prompts`, the
-versioned `prompts/summarize_reviews.yaml`: a system instruction asking for JSON `pros`, `cons` and a
-one-sentence `summary`, and the numbered review snippets) over 10-15 snippets of one product, of varying
+A request is the one batch inference sends, built by the serving client's `summary_request`: the
+summarizer's prompt contract (`common.prompts`, the versioned `prompts/summarize_reviews.yaml`: a system
+instruction asking for JSON `pros`, `cons` and a one-sentence `summary`, the numbered review snippets, and
+the answer's JSON schema as structured output) over 10-15 snippets of one product, of varying
 length, in the marketplace's six languages. The snippets are the sample generator's clean reviews, never
 real review data, read from `load_test.payloads_file` (written by `python -m sample_source.payloads`), so
 the load test needs no data access, does not run the generator, and sends the same sequence of bodies
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from common.prompts import PromptContract, load_prompt
+from common.serving.client import summary_request
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 
@@ -99,12 +101,15 @@ class RequestFactory:
         return rng.sample(product, rng.randint(*self.snippets))
 
     def body(self, index: int) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "messages": self.prompt.messages([s.as_prompt_input() for s in self.snippets_of(index)]),
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-        }
+        """The body batch inference sends (`common.serving.client.summary_request`), structured-output
+        schema included: the server compiles and enforces the same grammar under load."""
+        return summary_request(
+            self.model,
+            [s.as_prompt_input() for s in self.snippets_of(index)],
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            prompt=self.prompt,
+        )
 
 
 def response_problem(status: int, body: bytes, error: BaseException | None = None) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from common.prompts import load_prompt
+from common.serving.client import summary_request
 from common.settings import LoadTestProfile, LoadTestThresholds, load_settings
 from pipelines.loadtest import report, runner, traffic
 from pipelines.loadtest.payloads import NO_CONTENT, WARMING_UP, RequestFactory, response_problem
@@ -115,6 +116,11 @@ def test_requests_carry_the_key_and_model_and_are_the_summarizer_prompt(healthy)
         headers = {k.lower(): v for k, v in request.headers.items()}
         assert headers["authorization"] == f"Bearer {API_KEY}"
         assert request.body["model"] == MODEL and request.body["max_tokens"] == spec.max_tokens
+        # Structured output with the contract's schema, as batch inference sends it.
+        assert request.body["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": contract.name, "schema": contract.output_schema},
+        }
         system, user = request.body["messages"]
         assert system == {"role": "system", "content": contract.system}
         assert all(
@@ -264,6 +270,12 @@ def test_request_bodies_are_deterministic_and_vary(payloads_file: Path, tmp_path
     lengths = [len(body["messages"][1]["content"]) for body in bodies]
     assert max(lengths) > 1.5 * min(lengths)
     assert {body["max_tokens"] for body in bodies} == {384}
+    # The serving client's one body builder makes them: the same snippets give the same body.
+    contract = load_prompt()
+    for index in (0, 7):
+        snippets = [s.as_prompt_input() for s in first.snippets_of(index)]
+        assert bodies[index] == summary_request(MODEL, snippets, max_tokens=384, temperature=0.0)
+        assert bodies[index]["response_format"]["json_schema"]["schema"] == contract.output_schema
 
 
 def test_answers_that_count_as_failures() -> None:

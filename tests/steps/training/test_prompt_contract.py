@@ -181,6 +181,12 @@ def test_parse_summary_accepts_a_valid_answer_with_surrounding_whitespace() -> N
     assert prompts.parse_summary('{"pros":[],"cons":[],"summary":"Nothing stands out."}').pros == []
 
 
+def test_parse_summary_reads_raw_control_characters_inside_strings() -> None:
+    """vLLM's structured output can put a raw tab or newline inside a string, which strict JSON refuses."""
+    parsed = prompts.parse_summary('{"pros": ["long\tbattery"], "cons": [], "summary": "Buyers like it."}')
+    assert parsed.pros == ["long\tbattery"]
+
+
 @pytest.mark.parametrize(
     ("text", "reason", "message"),
     [
@@ -196,6 +202,8 @@ def test_parse_summary_accepts_a_valid_answer_with_surrounding_whitespace() -> N
         ('{"pros": [" "], "cons": [], "summary": "Fine."}', "schema", "empty phrase"),
         ('{"pros": [], "cons": [], "summary": "Good. Bad too."}', "schema", "one sentence"),
         ('{"pros": [], "cons": [], "summary": ""}', "schema", "summary is empty"),
+        # Raw control characters are read (structured output can write them), then judged like any text.
+        ('{"pros": [], "cons": [], "summary": "Good.\n Bad too."}', "schema", "one sentence"),
     ],
 )
 def test_parse_summary_rejects_with_a_reason_and_a_clear_message(
