@@ -2,9 +2,14 @@
 
 The weights live in the models bucket, which the pod reads with its own IRSA role (read-only, limited to
 the base-model and serving prefixes). vLLM loads LoRA adapters from local paths, so they are downloaded
-before the server starts. An adapter prefix that is empty is skipped rather than fatal: a new
-environment has no challenger yet, and serves the base model and champion alone. Adapters published
-later are loaded at runtime through `POST /v1/load_lora_adapter` (VLLM_ALLOW_RUNTIME_LORA_UPDATING).
+before the server starts. Each adapter prefix is a registry alias's serving folder: `serving.json` (the
+manifest, written last, names the version) and `v<version>/` (that version's adapter files). Only the
+folder the manifest names is downloaded, to `<MODEL_DIR>/adapters/<name>/v<version>`, so `/v1/models`
+shows which version each adapter is. A prefix without a manifest is skipped rather than fatal: a new
+environment has no challenger yet, and serves the base model and champion alone. A manifest whose
+files are not all there (an alias moved while the pod started) is an error: the pod restarts and reads
+the new manifest. Runtime loading (`POST /v1/load_lora_adapter`, VLLM_ALLOW_RUNTIME_LORA_UPDATING) is
+enabled, for adapters copied into the pod by other means.
 
 Environment:
     MODEL_URI          s3://bucket/base-models/<name>/   the base model directory (required)
@@ -18,6 +23,7 @@ Arguments are passed on to `vllm serve` unchanged (e.g. --max-model-len 4096).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -29,6 +35,7 @@ from urllib.parse import urlparse
 log = logging.getLogger("serve")
 
 PORT = 8000
+MANIFEST = "serving.json"
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -81,6 +88,35 @@ def download_prefix(client: Any, uri: str, dest: Path, workers: int = 8) -> int:
     return len(jobs)
 
 
+def read_manifest(client: Any, uri: str) -> dict[str, Any] | None:
+    """The adapter prefix's manifest, or None when it has none (the alias is not exported)."""
+    bucket, prefix = parse_s3_uri(uri)
+    try:
+        body = client.get_object(Bucket=bucket, Key=prefix + MANIFEST)["Body"].read()
+    except client.exceptions.NoSuchKey:
+        return None
+    manifest: dict[str, Any] = json.loads(body)
+    return manifest
+
+
+def fetch_adapter(client: Any, name: str, uri: str, root: Path) -> Path | None:
+    """Download the version the prefix's manifest names; return its local folder, None without one."""
+    manifest = read_manifest(client, uri)
+    if manifest is None:
+        return None
+    version = str(manifest["version"])
+    if not version.isdigit():
+        raise ValueError(f"adapter {name}: the manifest at {uri} names version {version!r}")
+    path = root / name / f"v{version}"
+    source = uri.rstrip("/") + f"/v{version}/"
+    count = download_prefix(client, source, path)
+    files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    if count == 0 or files != sorted(manifest.get("files", files)):
+        raise FileNotFoundError(f"adapter {name}: {source} does not hold the files its manifest names")
+    log.info("fetched adapter %s version %s (%d files) from %s", name, version, count, source)
+    return path
+
+
 def serve_argv(model_dir: Path, served_name: str, adapters: dict[str, Path], extra: list[str]) -> list[str]:
     """The `vllm serve` command line: LoRA is always enabled so that adapters can be loaded at runtime
     even when none was present at start."""
@@ -112,12 +148,10 @@ def prepare(client: Any, env: dict[str, str], extra: list[str]) -> list[str]:
 
     adapters: dict[str, Path] = {}
     for name, uri in parse_adapters(env.get("ADAPTER_URIS", "")).items():
-        path = root / "adapters" / name
-        count = download_prefix(client, uri, path)
-        if count == 0:
-            log.warning("no adapter %s at %s: not served until it is loaded at runtime", name, uri)
+        path = fetch_adapter(client, name, uri, root / "adapters")
+        if path is None:
+            log.warning("no adapter %s at %s (no %s): not served", name, uri, MANIFEST)
             continue
-        log.info("fetched adapter %s (%d files) from %s", name, count, uri)
         adapters[name] = path
     return serve_argv(base, served_name, adapters, extra)
 

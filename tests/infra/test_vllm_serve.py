@@ -1,9 +1,11 @@
 """docker/vllm/serve.py: what the vLLM image does before the server starts, against moto's in-process
-S3 (no network): fetch the base model and the adapters that exist, then build the `vllm serve` line."""
+S3 (no network): fetch the base model and the adapter versions the serving manifests name, then build
+the `vllm serve` line."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,14 @@ def s3() -> Iterator[Any]:
 
 def _put(client: Any, key: str, body: bytes = b"x") -> None:
     client.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def _export(client: Any, alias: str, version: int, files: dict[str, bytes]) -> None:
+    """An alias's serving folder as the registry export leaves it: the version's files, then the manifest."""
+    for name, body in files.items():
+        _put(client, f"serving/{alias}/v{version}/{name}", body)
+    manifest = {"alias": alias, "version": str(version), "files": sorted(files)}
+    _put(client, f"serving/{alias}/serving.json", json.dumps(manifest).encode())
 
 
 def test_parse_adapters() -> None:
@@ -69,9 +79,41 @@ def test_download_refuses_keys_that_escape_the_folder(s3: Any, tmp_path: Path) -
         serve.download_prefix(s3, f"s3://{BUCKET}/serving/champion/", tmp_path / "champion")
 
 
+def test_only_the_version_the_manifest_names_is_fetched(s3: Any, tmp_path: Path) -> None:
+    _export(s3, "champion", 3, {"adapter_config.json": b"{}", "adapter_model.safetensors": b"w3"})
+    _put(s3, "serving/champion/v4/adapter_model.safetensors", b"w4")  # an export under way: no manifest yet
+    _put(s3, "serving/champion/v2/adapter_model.safetensors", b"w2")  # superseded, not yet pruned
+
+    path = serve.fetch_adapter(s3, "champion", f"s3://{BUCKET}/serving/champion/", tmp_path)
+
+    assert path == tmp_path / "champion" / "v3"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
+        "champion/v3/adapter_config.json",
+        "champion/v3/adapter_model.safetensors",
+    ]
+    assert (path / "adapter_model.safetensors").read_bytes() == b"w3"
+
+
+def test_an_alias_without_a_manifest_is_not_fetched(s3: Any, tmp_path: Path) -> None:
+    _put(s3, "serving/challenger/v1/adapter_model.safetensors", b"w1")  # an interrupted first export
+    assert serve.fetch_adapter(s3, "challenger", f"s3://{BUCKET}/serving/challenger/", tmp_path) is None
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_manifest_whose_files_are_gone_is_an_error(s3: Any, tmp_path: Path) -> None:
+    _export(s3, "champion", 3, {"adapter_config.json": b"{}", "adapter_model.safetensors": b"w3"})
+    s3.delete_object(Bucket=BUCKET, Key="serving/champion/v3/adapter_model.safetensors")
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        serve.fetch_adapter(s3, "champion", f"s3://{BUCKET}/serving/champion/", tmp_path)
+    _put(s3, "serving/champion/serving.json", json.dumps({"version": "../base"}).encode())
+    with pytest.raises(ValueError, match="version"):
+        serve.fetch_adapter(s3, "champion", f"s3://{BUCKET}/serving/champion/", tmp_path)
+
+
 def test_prepare_serves_the_model_with_the_adapters_that_exist(s3: Any, tmp_path: Path) -> None:
     _put(s3, "base-models/tiny/config.json", b"{}")
-    _put(s3, "serving/champion/adapter_config.json", b"{}")
+    _export(s3, "champion", 7, {"adapter_config.json": b"{}"})
+    _put(s3, "serving/challenger/v1/adapter_config.json", b"{}")  # no manifest: not exported
     env = {
         "MODEL_URI": f"s3://{BUCKET}/base-models/tiny/",
         "SERVED_MODEL_NAME": "tiny",
@@ -85,8 +127,9 @@ def test_prepare_serves_the_model_with_the_adapters_that_exist(s3: Any, tmp_path
     assert (tmp_path / "base" / "config.json").exists()
     assert "--enable-lora" in argv
     lora = argv.index("--lora-modules")
-    assert argv[lora + 1 : lora + 2] == [f"champion={tmp_path / 'adapters' / 'champion'}"]
-    assert not any("challenger" in a for a in argv)  # absent: loaded at runtime once published
+    assert argv[lora + 1 : lora + 2] == [f"champion={tmp_path / 'adapters' / 'champion' / 'v7'}"]
+    assert (tmp_path / "adapters" / "champion" / "v7" / "adapter_config.json").exists()
+    assert not any("challenger" in a for a in argv)  # not exported: not served
     assert argv[argv.index("--served-model-name") + 1] == "tiny"
     assert argv[argv.index("--port") + 1] == "8000"
     assert argv[-2:] == ["--max-model-len", "4096"]

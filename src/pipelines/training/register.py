@@ -11,7 +11,8 @@ golden-set DVC versions, git commit, prompt version and hash, base model id) and
 model version bundles the adapter, the base model reference, the prompt file and the inference
 configuration (`pipelines.training.summarizer_model`). It is then loaded back from the registry, the way
 every consumer will load it, to answer a few validation examples; those answers are logged with the run
-as its sample summaries. The version gets the lineage as tags and the `candidate` alias.
+as its sample summaries. The version gets the lineage as tags and the `candidate` alias, and the alias's
+adapter is exported to the serving location (`common.serving.adapters`), where servers load it.
 
 One training output, one version, however often `register` runs. The version is created already
 tagged with the output's content key (the sha256 of the model folder's files and the metrics file), in
@@ -32,6 +33,7 @@ from typing import Any
 
 from common import storage
 from common.prompts import load_prompt
+from common.serving.adapters import export_alias
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
 from common.tracking import experiment_id, mlflow_for
@@ -203,6 +205,8 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
                 version = str(found.version)
             client.set_model_version_tag(registry.model_name, version, "llmops.lifecycle", "candidate")
             client.set_registered_model_alias(registry.model_name, registry.candidate_alias, version)
+            # The serving location follows the alias (a re-run finds it exported and copies nothing).
+            exported = export_alias(settings, registry.candidate_alias)
             registered_uri = f"models:/{registry.model_name}/{version}"
 
             samples = sample_summaries(registered_uri, plan["dataset_uri"], registry.sample_summaries)
@@ -213,6 +217,7 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
                 "model_uri": registered_uri,
                 "alias": registry.candidate_alias,
                 "alias_uri": f"models:/{registry.model_name}@{registry.candidate_alias}",
+                "serving_uri": exported.uri if exported is not None else None,
                 "mlflow_run_id": run.info.run_id,
                 "adapter_bytes": metrics.get("adapter_bytes"),  # the LoRA weights file
                 "model_dir_bytes": sum(f.stat().st_size for f in adapter.rglob("*") if f.is_file()),

@@ -124,10 +124,11 @@ data "aws_iam_policy_document" "jobs" {
     resources = ["${var.models_bucket_arn}/*"]
   }
 
+  # serving/*: registration exports the adapter an alias points to where the vLLM pods load it at start.
   statement {
     sid       = "WriteTrainingOutputs"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${var.models_bucket_arn}/adapters/*", "${var.models_bucket_arn}/checkpoints/*", "${var.models_bucket_arn}/evaluation/*"]
+    resources = ["${var.models_bucket_arn}/adapters/*", "${var.models_bucket_arn}/checkpoints/*", "${var.models_bucket_arn}/evaluation/*", "${var.models_bucket_arn}/serving/*"]
   }
 
   statement {

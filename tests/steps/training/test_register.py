@@ -110,6 +110,17 @@ def candidate(settings: Settings) -> str | None:
         return None
 
 
+def files(folder: Path) -> list[str]:
+    return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+
+
+def served_candidate(settings: Settings) -> tuple[str, list[str]]:
+    """The version the serving location holds for `candidate`, and the files of its adapter folder."""
+    folder = Path(settings.serving.adapters_uri, settings.registry.candidate_alias)
+    version = json.loads((folder / "serving.json").read_text(encoding="utf-8"))["version"]
+    return version, sorted(files(folder / f"v{version}"))
+
+
 def runs(settings: Settings) -> int:
     import mlflow
 
@@ -133,6 +144,8 @@ def test_the_same_training_output_registers_one_version(training_output, setting
     model, output = str(training_output["model"]), str(training_output["output"])
     first = register(plan, model, output, settings)
     assert (versions(settings), candidate(settings)) == (["1"], first["version"])
+    assert served_candidate(settings) == ("1", sorted(files(training_output["model"])))
+    assert first["serving_uri"] == storage.join(settings.serving.adapters_uri, "candidate", "v1")
 
     assert register(plan, model, output, settings) == first
     # The same files read from SageMaker's archives, by a run with another key, are the same output.
@@ -189,3 +202,9 @@ def test_another_training_output_is_a_new_version(training_output, settings, tmp
     second = register(plan, str(training_output["model"]), str(retrained), settings)
     assert second["version"] == "2"
     assert (versions(settings), candidate(settings)) == (["1", "2"], "2")
+    # The serving location follows the alias: the new version only.
+    assert served_candidate(settings) == ("2", sorted(files(training_output["model"])))
+    assert sorted(p.name for p in Path(settings.serving.adapters_uri, "candidate").iterdir()) == [
+        "serving.json",
+        "v2",
+    ]
