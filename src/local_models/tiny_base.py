@@ -42,6 +42,10 @@ ARCHITECTURE: dict[str, Any] = {
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,  # grouped-query attention, as the production model
+    # Wider heads than hidden_size / heads (16): vLLM's CPU attention (the local server) runs only head
+    # sizes 64 and 128, as production models have. Set explicitly, so transformers and vLLM both read it
+    # from config.json rather than derive it; q_proj and o_proj are 64 x 256 for it.
+    "head_dim": 64,
     "max_position_embeddings": 4096,
     "rms_norm_eps": 1e-6,
     "tie_word_embeddings": True,
