@@ -344,8 +344,11 @@ def evaluate(checkpoint: Path, texts: Sequence[str], labels: Sequence[int], thre
 
 
 # The training mix and the two held-out sets of the CLI (see `labelled_reviews`).
+# 480 products (about 4,000 reviews, three minutes on one core): with half as many, a build called about
+# 0.91 of the held-out insults and 0.99 of the civil reviews right, and the tokenizer's run-to-run
+# differences could push either below the tests' floor; with these, 1.0 and 1.0 in repeated builds.
 TRAINING_MIX: dict[str, Any] = {
-    "products": 240,
+    "products": 480,
     "mean_reviews_per_product": 25,
     "toxic_rich": True,
     "for_training": True,

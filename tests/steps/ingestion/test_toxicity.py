@@ -231,8 +231,8 @@ def test_local_model_separates_the_generators_toxic_reviews(local_toxicity_model
     toxic = [score for score, label in zip(scores, labels, strict=True) if label]
     clean = [score for score, label in zip(scores, labels, strict=True) if not label]
     assert len(toxic) > 100 and len(clean) > 1000
-    # A small model learnt in a minute: most insults and nearly every civil review are called right
-    # (the command reports about 0.95-1.0 and 0.995-1.0; the tokenizer makes each run differ a little).
+    # A small model learnt in minutes: most insults and nearly every civil review are called right
+    # (repeated builds reported 1.0 and 1.0; the tokenizer makes each run differ a little).
     assert sum(score >= threshold for score in toxic) / len(toxic) >= 0.90
     assert sum(score < threshold for score in clean) / len(clean) >= 0.99
     # int8 keeps the quarantine decision of almost every review (the scores move a little).
