@@ -12,6 +12,15 @@ from typing import Any
 
 from common.settings import Settings
 
+# What a registered summarizer version carries that others than its registration read (serving exports
+# its adapter, evaluation and lineage its prompt and base model): version tags, and the pyfunc artifact
+# that holds the LoRA adapter.
+CONTENT_TAG = "llmops.content_sha256"  # the training output the version was registered from
+PROMPT_VERSION_TAG = "llmops.prompt.version"
+PROMPT_SHA256_TAG = "llmops.prompt.sha256"
+BASE_MODEL_ID_TAG = "llmops.base_model_id"
+ADAPTER_ARTIFACT = "adapter"
+
 
 def mlflow_for(settings: Settings) -> Any:
     """The mlflow module, pointed at the profile's tracking store."""

@@ -38,19 +38,24 @@ import httpx
 
 from common import storage
 from common.settings import Settings
-from common.tracking import mlflow_for
+from common.tracking import (
+    ADAPTER_ARTIFACT,
+    BASE_MODEL_ID_TAG,
+    CONTENT_TAG,
+    PROMPT_SHA256_TAG,
+    PROMPT_VERSION_TAG,
+    mlflow_for,
+)
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "serving.json"
-# The pyfunc artifact of a registered summarizer that holds its LoRA adapter (training's summarizer_model).
-ADAPTER_ARTIFACT = "adapter"
-# Version tags fine-tuning's registration sets (pipelines.training.register), copied into the manifest.
+# Version tags copied into the manifest, by manifest key.
 MANIFEST_TAGS = {
-    "content_sha256": "llmops.content_sha256",
-    "prompt_sha256": "llmops.prompt.sha256",
-    "prompt_version": "llmops.prompt.version",
-    "base_model_id": "llmops.base_model_id",
+    "content_sha256": CONTENT_TAG,
+    "prompt_sha256": PROMPT_SHA256_TAG,
+    "prompt_version": PROMPT_VERSION_TAG,
+    "base_model_id": BASE_MODEL_ID_TAG,
 }
 
 

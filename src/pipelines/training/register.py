@@ -36,14 +36,20 @@ from common.prompts import load_prompt
 from common.serving.adapters import export_alias
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
-from common.tracking import experiment_id, mlflow_for
+from common.tracking import (
+    BASE_MODEL_ID_TAG,
+    CONTENT_TAG,
+    PROMPT_SHA256_TAG,
+    PROMPT_VERSION_TAG,
+    experiment_id,
+    mlflow_for,
+)
 
 log = logging.getLogger(__name__)
 
 RUN_KEY_TAG = "llmops.run_key"
 VERSION_TAG = "llmops.registered_version"
 RESULT_TAG = "llmops.result"  # set on the run last: a run with it has finished registering
-CONTENT_TAG = "llmops.content_sha256"  # on the version: the training output it was registered from
 # The inference libraries a loaded version needs; the versions are those of the environment that logs it.
 MODEL_REQUIREMENTS = ("torch", "transformers", "peft", "safetensors", "pandas", "pyyaml", "pydantic")
 
@@ -83,10 +89,10 @@ def lineage(settings: Settings, plan: dict[str, Any], metrics: dict[str, Any]) -
         "llmops.dvc.registry_url": settings.dvc.registry_url,
         "llmops.git_commit": plan["git_commit"],
         "llmops.prompt.name": prompt.name,
-        "llmops.prompt.version": str(prompt.version),
-        "llmops.prompt.sha256": prompt.sha256,
+        PROMPT_VERSION_TAG: str(prompt.version),
+        PROMPT_SHA256_TAG: prompt.sha256,
         "llmops.base_model": plan["base_model"],
-        "llmops.base_model_id": plan["base_model_id"],
+        BASE_MODEL_ID_TAG: plan["base_model_id"],
         "llmops.trained_prompt_sha256": str(metrics.get("prompt_sha256", "")),
     }
 
@@ -160,13 +166,13 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
             log.info("completing the registration of version %s, which an earlier try began", found.version)
         metrics = json.loads((output / "metrics.json").read_text(encoding="utf-8"))
         tags = lineage(settings, plan, metrics)
-        if tags["llmops.trained_prompt_sha256"] not in ("", tags["llmops.prompt.sha256"]):
+        if tags["llmops.trained_prompt_sha256"] not in ("", tags[PROMPT_SHA256_TAG]):
             raise ValueError("the adapter was trained with another prompt file than the one in this code")
         inference = {
             "base_model": plan["base_model"],
             "base_model_id": plan["base_model_id"],
-            "prompt_version": tags["llmops.prompt.version"],
-            "prompt_sha256": tags["llmops.prompt.sha256"],
+            "prompt_version": tags[PROMPT_VERSION_TAG],
+            "prompt_sha256": tags[PROMPT_SHA256_TAG],
             "generation": {"max_new_tokens": registry.max_new_tokens, "do_sample": False},
             "torch_dtype": registry.torch_dtype,
             "cache_dir": str(settings.resolve_path(registry.cache_dir)),

@@ -19,8 +19,9 @@ from typing import Any, cast
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from common import storage
+from common.tracking import ADAPTER_ARTIFACT
 
-ADAPTER = "adapter"
+ADAPTER = ADAPTER_ARTIFACT  # what serving exports (common.serving.adapters)
 PROMPT = "prompt"
 INFERENCE = "inference"
 
