@@ -170,8 +170,9 @@ class LocalVllmServer:
             raise ServingUnavailable(f"the local server needs a base model folder, not {base_model}")
         base_dir = self.settings.resolve_path(base_model)
         if not (base_dir / "config.json").is_file():
-            hint = " (make local-models builds it)" if self.settings.profile == "local" else ""
-            raise ServingUnavailable(f"no base model at {base_dir}{hint}")
+            raise ServingUnavailable(
+                f"no base model at {base_dir} (training.base_model; `make local-models` builds the local one)"
+            )
         served = self.settings.serving.served_base_model
         command = [
             str(python),
