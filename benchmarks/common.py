@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import platform
+import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,4 +83,14 @@ def report_header(name: str) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
+    }
+
+
+def median_spread(values: list[float]) -> dict[str, float]:
+    """A ratio over interleaved rounds: its median, with the smallest and largest as its spread."""
+    ordered = sorted(values)
+    return {
+        "median": round(statistics.median(ordered), 3),
+        "min": round(ordered[0], 3),
+        "max": round(ordered[-1], 3),
     }

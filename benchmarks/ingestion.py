@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.common import REPO, report_header, review_rows
+from benchmarks.common import REPO, median_spread, report_header, review_rows
 
 if TYPE_CHECKING:
     from pipelines.ingestion.chain import RawRecord
@@ -69,15 +68,6 @@ def settings_with(checkpoint: Path, quantize: bool, batch_size: int):
     )
     ingestion = settings.ingestion.model_copy(update={"toxicity": tox})
     return settings.model_copy(update={"ingestion": ingestion})
-
-
-def _median_spread(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "median": round(statistics.median(ordered), 3),
-        "min": round(ordered[0], 3),
-        "max": round(ordered[-1], 3),
-    }
 
 
 def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
@@ -188,8 +178,8 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
     fp32_scores = fp32.score(model_texts, model_langs)
     max_diff = max((abs(a - b) for a, b in zip(int8_scores, fp32_scores, strict=True)), default=0.0)
 
-    vs_model = _median_spread([r["chain_vs_model_alone"] for r in per_round])
-    vs_reference = _median_spread([r["chain_vs_reference"] for r in per_round])
+    vs_model = median_spread([r["chain_vs_model_alone"] for r in per_round])
+    vs_reference = median_spread([r["chain_vs_reference"] for r in per_round])
     return {
         "texts": source,
         "reviews": len(records),

@@ -28,7 +28,6 @@ import math
 import multiprocessing
 import os
 import random
-import statistics
 import tempfile
 import threading
 import time
@@ -41,7 +40,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from benchmarks.common import REPO, report_header, review_rows
+from benchmarks.common import REPO, median_spread, report_header, review_rows
 
 SNIPPETS_PER_REQUEST = 12
 BASELINE_THREADS = 10  # the reference design's pool
@@ -210,15 +209,6 @@ def baseline_round(url: str, bodies: Sequence[dict[str, Any]], timeout_s: float)
         return time.perf_counter() - started, answered.count(False)
 
 
-def _median_spread(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "median": round(statistics.median(ordered), 3),
-        "min": round(ordered[0], 3),
-        "max": round(ordered[-1], 3),
-    }
-
-
 def simulated(serving: Any, args: argparse.Namespace) -> dict[str, Any]:
     n, cap, latency = args.requests, args.server_concurrency, args.latency_s
     settings = serving.model_copy(
@@ -260,9 +250,9 @@ def simulated(serving: Any, args: argparse.Namespace) -> dict[str, Any]:
                 }
             )
             print(json.dumps({"round": round_no, **per_round[-1]}), flush=True)
-    vs_minimum = _median_spread([r["client_vs_minimum"] for r in per_round])
-    cpu_ms = _median_spread([r["client_cpu_ms_per_request"] for r in per_round])
-    speedup = _median_spread([r["speedup_vs_baseline"] for r in per_round])
+    vs_minimum = median_spread([r["client_vs_minimum"] for r in per_round])
+    cpu_ms = median_spread([r["client_cpu_ms_per_request"] for r in per_round])
+    speedup = median_spread([r["speedup_vs_baseline"] for r in per_round])
     return {
         "texts": source,
         "requests": n,
@@ -368,8 +358,8 @@ def local_vllm(args: argparse.Namespace) -> dict[str, Any]:
         "requests": len(bodies),
         "max_tokens": args.vllm_max_tokens,
         "rounds": rounds,
-        "requests_per_s_8_vs_1": _median_spread([r["requests_per_s_8_vs_1"] for r in rounds]),
-        "tokens_per_s_8_vs_1": _median_spread([r["tokens_per_s_8_vs_1"] for r in rounds]),
+        "requests_per_s_8_vs_1": median_spread([r["requests_per_s_8_vs_1"] for r in rounds]),
+        "tokens_per_s_8_vs_1": median_spread([r["tokens_per_s_8_vs_1"] for r in rounds]),
     }
 
 
