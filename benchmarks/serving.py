@@ -209,9 +209,10 @@ def baseline_round(url: str, bodies: Sequence[dict[str, Any]], timeout_s: float)
         return time.perf_counter() - started, answered.count(False)
 
 
-def simulated(serving: Any, args: argparse.Namespace) -> dict[str, Any]:
-    n, cap, latency = args.requests, args.server_concurrency, args.latency_s
-    settings = serving.model_copy(
+def client_settings(serving: Any, cap: int) -> Any:
+    """The client as both simulated sections run it: concurrency at the endpoint's cap, short backoffs
+    (a round lasts seconds) within a bounded budget."""
+    return serving.model_copy(
         update={
             "concurrency": cap,
             "request_timeout_s": 30.0,
@@ -221,6 +222,11 @@ def simulated(serving: Any, args: argparse.Namespace) -> dict[str, Any]:
             "backoff_max_s": 2.0,
         }
     )
+
+
+def simulated(serving: Any, args: argparse.Namespace) -> dict[str, Any]:
+    n, cap, latency = args.requests, args.server_concurrency, args.latency_s
+    settings = client_settings(serving, cap)
     bodies, source = request_bodies(n, serving.served_base_model, serving.max_tokens)
     minimum = math.ceil(n / cap) * latency
     per_round: list[dict[str, Any]] = []
@@ -276,16 +282,7 @@ def simulated(serving: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def faults(serving: Any, args: argparse.Namespace) -> dict[str, Any]:
     n, cap, latency = args.requests, args.server_concurrency, args.latency_s
-    settings = serving.model_copy(
-        update={
-            "concurrency": cap,
-            "request_timeout_s": 30.0,
-            "max_attempts": 5,
-            "retry_budget_s": 60.0,
-            "backoff_initial_s": 0.1,
-            "backoff_max_s": 2.0,
-        }
-    )
+    settings = client_settings(serving, cap)
     bodies, _ = request_bodies(n, serving.served_base_model, serving.max_tokens)
     report: dict[str, Any] = {"requests": n, "fault_rate": args.fault_rate}
     with SimulatedEndpoint(latency, cap, args.fault_rate, seed=1) as endpoint:
