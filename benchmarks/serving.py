@@ -45,7 +45,14 @@ from benchmarks.common import REPO, median_spread, report_header, review_rows
 SNIPPETS_PER_REQUEST = 12
 BASELINE_THREADS = 10  # the reference design's pool
 ANSWER = json.dumps(
-    {"pros": ["long battery life", "bright screen"], "cons": ["flimsy case"], "summary": "Buyers like it."}
+    {
+        "pros": [
+            {"text": "long battery life", "evidence": [1, 4]},
+            {"text": "bright screen", "evidence": [2]},
+        ],
+        "cons": [{"text": "flimsy case", "evidence": [3]}],
+        "summary": "Buyers like it.",
+    }
 )
 
 

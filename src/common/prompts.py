@@ -1,9 +1,15 @@
 """The summarizer's prompt contract: one versioned file, one way to render it, one way to read answers.
 
 `prompts/summarize_reviews.yaml` holds the system instructions, the user template that lists the
-numbered review snippets, and the JSON schema of the answer. Training renders prompts and targets here,
-batch inference and serving send the same chat messages, and evaluation parses answers here, so the
-chat a model is trained on cannot drift from the one it is served and judged with.
+numbered review snippets, and the JSON schema of the answer. Since version 2 every pro and con is a claim
+that cites the snippets it stands on (`{"text": ..., "evidence": [2, 5]}`), so a shopper can be shown
+the reviews behind it. Earlier versions stay beside it (`summarize_reviews.v1.yaml`: plain phrases) and
+are loaded by number (`load_prompt(version=1)`), so answers of a model trained on one still parse; a
+parsed answer is the same `ReviewSummary` either way (a version 1 phrase is a claim without evidence).
+
+Training renders prompts and targets here, batch inference and serving send the same chat messages, and
+evaluation parses answers here, so the chat a model is trained on cannot drift from the one it is served
+and judged with.
 
 - `messages(snippets)`: the chat for OpenAI-compatible chat APIs (vLLM, the local server); the server
   applies the model's chat template.
@@ -11,8 +17,9 @@ chat a model is trained on cannot drift from the one it is served and judged wit
   the generation prompt: the text training and local generation feed the model.
 - `render_completion(tokenizer, target)`: the canonical JSON answer and the tokenizer's end-of-turn, the
   text the model is trained to write after the prompt.
-- `parse_summary(text)`: a validated `ReviewSummary`, or `SummaryFormatError` with a reason code that
-  evaluation and monitoring count.
+- `parse_summary(text, snippet_count)`: a validated `ReviewSummary`, or `SummaryFormatError` with a
+  reason code that evaluation and monitoring count; given the number of snippets shown, a citation of a
+  snippet that was not shown is rejected (`evidence`).
 
 Every summary, training run and evaluation records `version` and `sha256` (the hash of the file's
 canonical content: comments and layout do not change it, any content edit does).
@@ -54,7 +61,7 @@ class PromptError(ValueError):
     """The prompt file or the input to render is not what the contract needs."""
 
 
-FormatFailure = Literal["not_json", "not_an_object", "schema"]
+FormatFailure = Literal["not_json", "not_an_object", "schema", "evidence"]
 
 
 class SummaryFormatError(ValueError):
@@ -73,24 +80,41 @@ class ChatTokenizer(Protocol):
     def apply_chat_template(self, conversation: Any, **kwargs: Any) -> Any: ...
 
 
-class ReviewSummary(BaseModel):
-    """An answer of the summarizer. What the contract's JSON schema cannot express (no phrase of blanks,
-    a one-sentence summary) is checked when it is validated with the schema as context (what
-    `parse_summary` does, after the schema itself)."""
+class Claim(BaseModel):
+    """One pro or con: a short phrase and the numbers (from 1) of the snippets that say it. Answers of
+    contract version 1 have no evidence: their phrases are claims with an empty `evidence`."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    pros: list[str]
-    cons: list[str]
+    text: str
+    evidence: tuple[int, ...] = ()
+
+
+class ReviewSummary(BaseModel):
+    """An answer of the summarizer. What the contract's JSON schema cannot express (no phrase of blanks,
+    a one-sentence summary, citations of snippets that were shown) is checked when it is validated with
+    the schema as context (what `parse_summary` does, after the schema itself)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    pros: tuple[Claim, ...]
+    cons: tuple[Claim, ...]
     summary: str
+
+    def phrases(self, key: Literal["pros", "cons"]) -> list[str]:
+        """The texts of the pros or the cons, in order."""
+        return [claim.text for claim in getattr(self, key)]
 
     @model_validator(mode="after")
     def _within_contract(self, info: ValidationInfo) -> ReviewSummary:
-        if not (info.context or {}).get("output_schema"):
+        context = info.context or {}
+        if not context.get("output_schema"):
             return self
         for key in ("pros", "cons"):
-            if any(not item.strip() for item in getattr(self, key)):
+            if any(not claim.text.strip() for claim in getattr(self, key)):
                 raise ValueError(f"{key} holds an empty phrase")
+            if any(len(set(claim.evidence)) < len(claim.evidence) for claim in getattr(self, key)):
+                raise ValueError(f"{key} holds a claim that cites a snippet twice")
         summary = self.summary.strip()
         if not summary:
             raise ValueError("summary is empty")
@@ -217,8 +241,11 @@ class PromptContract:
 
     # ---- reading answers ------------------------------------------------------------------------
 
-    def parse_summary(self, text: str) -> ReviewSummary:
+    def parse_summary(self, text: str, snippet_count: int | None = None) -> ReviewSummary:
         """A model answer as a validated `ReviewSummary`; `SummaryFormatError` says why it is not one.
+
+        With `snippet_count` (how many snippets the prompt showed), every cited number must be one of
+        them (`evidence` otherwise): a claim that cites a snippet nobody showed stands on nothing.
 
         Read tolerantly (`strict=False`): a model may write a raw control character, a newline say, inside
         a string, which strict JSON rejects although the answer is plain. What it means is then judged by
@@ -238,22 +265,65 @@ class PromptContract:
         )
         if violations:
             raise SummaryFormatError("schema", "; ".join(_schema_problem(e) for e in violations))
+        claims = {key: tuple(_as_claim(item) for item in value[key]) for key in ("pros", "cons")}
         try:
-            return ReviewSummary.model_validate(value, context={"output_schema": self.output_schema})
+            summary = ReviewSummary.model_validate(
+                {**claims, "summary": value["summary"]}, context={"output_schema": self.output_schema}
+            )
         except ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in error.errors()
             )
             raise SummaryFormatError("schema", problems) from None
+        if snippet_count is not None:
+            unknown = [
+                f"{key}.{index} cites snippet {number}"
+                for key in ("pros", "cons")
+                for index, claim in enumerate(getattr(summary, key))
+                for number in claim.evidence
+                if number > snippet_count
+            ]
+            if unknown:
+                raise SummaryFormatError(
+                    "evidence", f"{'; '.join(unknown)}, but only {snippet_count} were shown"
+                )
+        return summary
+
+
+def _as_claim(item: Any) -> dict[str, Any]:
+    """A pro or con as `Claim` reads it: a version 1 phrase becomes a claim without evidence."""
+    if isinstance(item, str):
+        return {"text": item}
+    return {"text": item["text"], "evidence": tuple(item["evidence"])}
 
 
 def canonical_json(target: Mapping[str, Any] | ReviewSummary) -> str:
-    """The one serialization of an answer: keys in `ANSWER_KEYS` order, compact, UTF-8 kept as is."""
-    data = target.model_dump() if isinstance(target, ReviewSummary) else target
+    """The one serialization of an answer: keys in `ANSWER_KEYS` order (a claim's `text` before its
+    `evidence`), compact, UTF-8 kept as is. Plain-phrase items (version 1 targets) are written as given."""
+    data = answer_dict(target) if isinstance(target, ReviewSummary) else target
     missing = [key for key in ANSWER_KEYS if key not in data]
     if missing:
         raise PromptError(f"the target lacks {', '.join(missing)}")
-    return json.dumps({key: data[key] for key in ANSWER_KEYS}, ensure_ascii=False, separators=(",", ":"))
+    ordered = {
+        key: [_ordered_claim(item) for item in data[key]] if key in ("pros", "cons") else data[key]
+        for key in ANSWER_KEYS
+    }
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+
+
+def answer_dict(summary: ReviewSummary) -> dict[str, Any]:
+    """A parsed answer as plain JSON values in the current contract's shape (claims with evidence)."""
+    return {
+        "pros": [{"text": c.text, "evidence": list(c.evidence)} for c in summary.pros],
+        "cons": [{"text": c.text, "evidence": list(c.evidence)} for c in summary.cons],
+        "summary": summary.summary,
+    }
+
+
+def _ordered_claim(item: Any) -> Any:
+    if isinstance(item, Mapping):
+        return {key: item[key] for key in ("text", "evidence") if key in item} | dict(item)
+    return item
 
 
 def end_of_turn(tokenizer: ChatTokenizer) -> str:
@@ -285,14 +355,29 @@ def prompt_path(name: str = DEFAULT_PROMPT) -> Path:
     return project_home() / PROMPTS_DIR / f"{name}.yaml"
 
 
+def version_path(version: int | str, name: str = DEFAULT_PROMPT) -> Path:
+    """Where an earlier version of a contract is kept: `prompts/<name>.v<version>.yaml`."""
+    return prompt_path(f"{name}.v{version}")
+
+
 @lru_cache(maxsize=8)
 def _load_cached(path: str) -> PromptContract:
     return PromptContract.from_file(path)
 
 
-def load_prompt(path: str | Path | None = None) -> PromptContract:
-    """The contract in `path` (default: the summarizer's), read once per process and path."""
-    return _load_cached(str(Path(path) if path else prompt_path()))
+def load_prompt(path: str | Path | None = None, *, version: int | str | None = None) -> PromptContract:
+    """The contract in `path` (default: the summarizer's), read once per process and path. With
+    `version`, that version of the summarizer's contract: the current file when it is that version,
+    else the kept earlier one (what a model trained on it is served and judged with)."""
+    if path is not None:
+        return _load_cached(str(Path(path)))
+    current = _load_cached(str(prompt_path()))
+    if version is None or str(version) == str(current.version):
+        return current
+    kept = version_path(version)
+    if not kept.exists():
+        raise PromptError(f"no version {version} of the prompt contract: {kept} does not exist")
+    return _load_cached(str(kept))
 
 
 # ---- the default contract --------------------------------------------------------------------
@@ -318,5 +403,5 @@ def render_completion(tokenizer: ChatTokenizer, target: Mapping[str, Any] | Revi
     return load_prompt().render_completion(tokenizer, target)
 
 
-def parse_summary(text: str) -> ReviewSummary:
-    return load_prompt().parse_summary(text)
+def parse_summary(text: str, snippet_count: int | None = None) -> ReviewSummary:
+    return load_prompt().parse_summary(text, snippet_count)

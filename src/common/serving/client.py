@@ -63,6 +63,7 @@ FailureReason = Literal[
     "not_json",  # the answer text is not JSON (common.prompts reasons from here on)
     "not_an_object",
     "schema",
+    "evidence",  # a pro or con cites a snippet the prompt did not show
 ]
 FAILURE_REASONS: tuple[FailureReason, ...] = get_args(FailureReason)
 RETRIED: frozenset[FailureReason] = frozenset(
@@ -117,6 +118,7 @@ class SummaryRequest:
 
     request_id: str
     body: dict[str, Any]
+    snippet_count: int | None = None  # the snippets shown: what cited evidence is checked against
 
 
 # ---- outcomes ---------------------------------------------------------------------------------------
@@ -372,12 +374,13 @@ class ServingClient:
             temperature=self.settings.temperature,
             prompt=self.prompt,
         )
-        return SummaryRequest(request_id, body)
+        return SummaryRequest(request_id, body, len(snippets))
 
-    def parse_answer(self, text: str) -> ReviewSummary:
+    def parse_answer(self, text: str, snippet_count: int | None = None) -> ReviewSummary:
         """The answer through the prompt contract, the only reader of answers (it reads them tolerantly:
-        structured output can still put raw control characters inside strings)."""
-        return self.prompt.parse_summary(text)
+        structured output can still put raw control characters inside strings); with `snippet_count`,
+        a citation of a snippet that was not shown fails it."""
+        return self.prompt.parse_summary(text, snippet_count)
 
     async def send(self, request: SummaryRequest) -> Outcome:
         """One request through to its outcome: retried while it fails for a passing reason, within
@@ -456,7 +459,7 @@ class ServingClient:
         if text is None:
             return FailureOutcome(request.request_id, "bad_response", "the answer has no text", stats)
         try:
-            summary = self.parse_answer(text)
+            summary = self.parse_answer(text, request.snippet_count)
         except SummaryFormatError as error:
             return FailureOutcome(request.request_id, error.reason, str(error), stats, text)
         return SummaryOutcome(request.request_id, summary, text, stats)

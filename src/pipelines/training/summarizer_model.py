@@ -68,14 +68,15 @@ class SummarizerModel(PythonModel):
 
     # No type hints here: MLflow would read them as the model's input schema.
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-        from common.prompts import SummaryFormatError
+        from common.prompts import SummaryFormatError, answer_dict
 
         rows = model_input["snippets"] if hasattr(model_input, "columns") else model_input
         answers = []
         for snippets in rows:
             text = self.generate(list(snippets))
             try:
-                summary, error = self.contract.parse_summary(text).model_dump(), None
+                summary = answer_dict(self.contract.parse_summary(text, len(snippets)))
+                error = None
             except SummaryFormatError as failure:
                 summary, error = None, failure.reason
             answers.append({"text": text, "summary": summary, "format_error": error})

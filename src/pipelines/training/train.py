@@ -97,7 +97,7 @@ class SftRow(BaseModel):
 
     example_id: str
     snippets: list[Snippet] = Field(min_length=1)
-    target: prompts.ReviewSummary
+    target: dict[str, Any]  # checked against the prompt contract by `read_rows`
 
 
 def read_rows(path: Path, contract: prompts.PromptContract) -> list[SftRow]:
@@ -111,7 +111,7 @@ def read_rows(path: Path, contract: prompts.PromptContract) -> list[SftRow]:
                 continue
             try:
                 row = SftRow.model_validate_json(line)
-                contract.parse_summary(prompts.canonical_json(row.target))
+                contract.parse_summary(prompts.canonical_json(row.target), len(row.snippets))
             except (ValidationError, prompts.SummaryFormatError) as error:
                 problems.append(f"line {number}: {error}".replace("\n", " ")[:300])
                 continue

@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-ANSWER = {"pros": ["long battery life"], "cons": ["flimsy case"], "summary": "Buyers like it overall."}
+ANSWER = {
+    "pros": [{"text": "long battery life", "evidence": [1]}],
+    "cons": [{"text": "flimsy case", "evidence": [2]}],
+    "summary": "Buyers like it overall.",
+}
 
 
 @dataclass(frozen=True)

@@ -31,19 +31,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ANSWER = {
-    "pros": ["long battery life", "bright screen"],
-    "cons": ["flimsy case"],
+    "pros": [{"text": "long battery life", "evidence": [1]}, {"text": "bright screen", "evidence": [1]}],
+    "cons": [{"text": "flimsy case", "evidence": [2]}],
     "summary": "Buyers like it.",
 }
 USAGE = {"prompt_tokens": 700, "completion_tokens": 30, "total_tokens": 730}
 
 _CONTENT = {
     "ok": json.dumps(ANSWER),
-    "control_chars": '{"pros": ["long\tbattery"], "cons": [], "summary": "Buyers like it."}',
-    "length": '{"pros": ["long battery life", "bri',
-    "not_json": '{"pros": ["long battery life"], "cons": [], "summary": "Buyers like it."',
+    "control_chars": '{"pros": [{"text": "long\tbattery", "evidence": [1]}], "cons": [], '
+    '"summary": "Buyers like it."}',
+    "length": '{"pros": [{"text": "long battery life", "evidence": [1, 2]}, {"text": "bri',
+    "not_json": '{"pros": [{"text": "long battery life", "evidence": [1]}], "cons": [], '
+    '"summary": "Buyers like it."',
     "not_an_object": json.dumps([ANSWER]),
-    "schema": json.dumps({"pros": ["ok"], "cons": []}),
+    "schema": json.dumps({"pros": [{"text": "ok", "evidence": [1]}], "cons": []}),
+    # A claim citing a snippet the prompt did not show (requests carry fewer than 99 snippets).
+    "evidence": json.dumps({**ANSWER, "cons": [{"text": "flimsy case", "evidence": [99]}]}),
 }
 
 
