@@ -188,6 +188,10 @@ class Product:
             "pros": list(self.pros),
             "cons": list(self.cons),
             "aspect_phrases": {a: ASPECT_PHRASES[a][0] for a in (*self.pros, *self.cons)},
+            # Every aspect a review of the product can mention (its true pros and cons and the aspects it
+            # is neither praised nor blamed for): (neutral, as a pro, as a con), the English phrases a
+            # grounded summary of any context of the product is written with.
+            "aspect_lexicon": {a: list(ASPECT_PHRASES[a]) for a in (*self.pros, *self.cons, *self.neutral)},
             "reference_summary": reference_summary(self.profile, self.pros, self.cons),
             "review_count": self.review_count,
         }
@@ -441,7 +445,8 @@ class _Generator:
     def _sentences(
         self, lang: str, product: Product, star: int, force_context: bool
     ) -> tuple[list[str], list]:
-        """The sentences of one review and the aspects it mentions."""
+        """The sentences of one review and the aspects it mentions, each with the sentence that says it
+        (exactly as it stands in the text: whether a chunk of the review holds the mention is checkable)."""
         random_ = self.rng.random
         text = LANGUAGE_TEXT[lang]
         bucket = "pos" if star >= 4 else ("mid" if star == 3 else "neg")
@@ -452,6 +457,7 @@ class _Generator:
         if force_context or random_() < 0.35:
             parts.append(self._context(lang, product))
         previous = None
+        labels = []
         for aspect, polarity in mentions:
             sentence = self._aspect_sentence(lang, aspect, polarity)
             if previous is not None and random_() < 0.5:
@@ -460,6 +466,7 @@ class _Generator:
                 if not (connector.endswith(":") and ":" in sentence):  # never "Außerdem: Großes Plus: ..."
                     sentence = f"{connector} {self._after_connector(sentence, lang) if lower else sentence}"
             parts.append(sentence)
+            labels.append({"aspect": aspect, "polarity": polarity, "text": sentence})
             if random_() < 0.25:
                 parts.append(_pick(random_, text["elaborations"]["pos" if polarity == "positive" else "neg"]))
             previous = polarity
@@ -471,7 +478,7 @@ class _Generator:
                 parts.insert(
                     0, _pick(random_, text["openers"][bucket]).replace("{title}", product.short_name)
                 )
-        return parts, [{"aspect": a, "polarity": p} for a, p in mentions]
+        return parts, labels
 
     def _decorate(self, parts: list[str], star: int) -> list[str]:
         """Emoji in some reviews, paragraph breaks ("\\n\\n" items) in long ones."""

@@ -511,6 +511,10 @@ class SftSettings(BaseModel):
     """The SFT dataset builder: references, split, stratification and decontamination parameters."""
 
     references_uri: str  # curated reference summaries, JSONL (the sample generator's products.jsonl format)
+    # Per-review aspect labels (JSONL: review_id, aspects [{aspect, polarity, text}]): with them every
+    # example's target is computed from what its own snippets say (pipelines.training.targets); without
+    # them the curated reference is checked against each context and cut to what it supports.
+    aspect_labels_uri: str | None = None
     registry_path: str = "sft/summaries"
     profiles: list[str] = Field(
         default_factory=lambda: ["mostly_positive", "mixed", "polarized", "mostly_negative"]
@@ -567,6 +571,10 @@ class SftDatasetThresholds(BaseModel):
         return self
 
 
+class GroundingThresholds(BaseModel):
+    min_similarity: float = Field(ge=-1.0, le=1.0)  # a sentence this similar to a claim supports it
+
+
 class Thresholds(BaseModel):
     """`config/thresholds.yaml`: the gates, read by pipelines, tests and Terraform alike."""
 
@@ -575,6 +583,7 @@ class Thresholds(BaseModel):
     embedding: EmbeddingThresholds
     load_test: LoadTestThresholds | None = None  # only the load test needs it
     sft_dataset: SftDatasetThresholds | None = None  # only the SFT dataset builder needs it
+    grounding: GroundingThresholds | None = None  # only the grounding scorer's users need it
 
 
 class RegistrySettings(BaseModel):

@@ -14,8 +14,9 @@ step versioned), a pinned dataset version if any, and the output folder; options
 An example is one product in one language (the row format: `pipelines.training.rows`): the product's
 balanced context in that language (`pipelines.training.context`: the live index behind the `reviews`
 alias or, with `--clean-version`, an index of exactly that DVC version of the clean data) as the input,
-and its reference summary (`pros`, `cons`, a one-sentence `summary`; `pipelines.training.references`) as
-the target.
+and as the target a summary grounded in that context (`pipelines.training.targets`: computed from the
+snippets' labelled aspect mentions, or the product's reference summary, `pipelines.training.references`,
+cut to what the snippets support), each pro and con citing the snippets that say it.
 
 This module composes the steps, each counted so that what went in equals what was kept plus what was
 removed, by reason (`pipelines.training.accounting`):
@@ -79,6 +80,7 @@ from pipelines.training.quality_gate import gate_batches
 from pipelines.training.references import Reference, read_references
 from pipelines.training.rows import SPLITS, TRAIN, VALIDATION, example_row
 from pipelines.training.split import Candidate, cap_profiles, collect_candidates, oversample, split_of
+from pipelines.training.targets import TargetBuilder, target_builder
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +94,10 @@ def build_rows(
     source: ContextSource,
     decontaminator: Decontaminator,
     accounting: Accounting,
+    targets: TargetBuilder,
 ) -> list[dict[str, Any]]:
-    """References in, split and stratified rows out; every removal counted in `accounting`."""
+    """References in, split, grounded and stratified rows out; every removal counted in `accounting`,
+    what the targets hold in `targets.stats`."""
     sft, gates = sft_settings(settings)
     eligible = []
     for reference in references:
@@ -137,7 +141,12 @@ def build_rows(
     accounting.products.removed[NO_USABLE_CONTEXT] += len(
         {r.product_id for r in eligible} - {c.reference.product_id for c in candidates}
     )
-    rows = [example_row("sft", c.reference, c.language, c.snippets, c.split, repeat) for c, repeat in entries]
+    # Grounded once per kept example; its oversampled copies share the target.
+    grounded = {id(c): targets.build(c.reference, c.snippets) for c in originals}
+    rows = [
+        example_row("sft", c.reference, c.language, grounded[id(c)], targets.source, c.split, repeat)
+        for c, repeat in entries
+    ]
     return sorted(rows, key=lambda r: (r["split"], r["product_id"], r["language"], r["repeat"]))
 
 
@@ -167,13 +176,15 @@ def build_dataset(
     try:
         product_ids = [r.product_id for r in references if r.product_id not in decontaminator.products]
         source = open_context_source(settings, clean_version, product_ids, work_dir)
-        rows = build_rows(settings, references, source, decontaminator, accounting)
+        targets = target_builder(settings)
+        rows = build_rows(settings, references, source, decontaminator, accounting, targets)
     finally:
         decontaminator.close()
 
     batches = gate_batches(rows, settings, decontaminator.products, accounting)
     outcome = run_suites(batches, data_docs_uri, DOCS_SITE, "sft_dataset")
     card = dataset_card(rows, accounting, settings, golden, clean_version, references_uri, source)
+    card["targets"] = targets.stats.to_dict()
     result: dict[str, Any] = {
         "pinned": False,
         "golden_version": golden_version,
@@ -183,6 +194,7 @@ def build_dataset(
         "counts": card["counts"],
         "mix": card["mix"],
         "accounting": card["accounting"],
+        "targets": card["targets"],
         "quality_gate": outcome.to_dict(),
         "data_docs_index_uri": outcome.data_docs_index_uri,
     }

@@ -47,6 +47,7 @@ from typing import Any
 from common import storage
 from common.data_versioning import DataRegistry
 from common.ids import stable_hash
+from common.prompts import load_prompt
 from common.retrieval import Retriever
 from common.settings import Settings
 from common.step_entrypoint import QualityGateFailed, run_step, step_parser
@@ -72,6 +73,7 @@ from pipelines.training.quality_gate import item_count, target_problem
 from pipelines.training.references import Reference, read_references
 from pipelines.training.rows import GOLDEN, example_row, snippet_record
 from pipelines.training.split import mix
+from pipelines.training.targets import target_builder
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +189,10 @@ def select_golden(
 def usable_references(
     references: Sequence[Reference], min_items: int
 ) -> tuple[list[Reference], Counter[str]]:
-    """References fit to be a yardstick: a target the prompt contract parses, with pros and cons."""
-    from common.prompts import load_prompt
-
-    contract = load_prompt()
+    """References fit to be a yardstick: a summary with pros and cons in the references' format (plain
+    phrases, the shape of the prompt contract's version 1: a product-level summary cites no snippets;
+    each golden row's target is its grounded, cited form)."""
+    contract = load_prompt(version=1)
     usable, skipped = [], Counter[str]()
     for reference in references:
         target = reference.target
@@ -229,9 +231,17 @@ def build_golden(
         golden.seed,
         gates.min_context_snippets,
     )
+    targets = target_builder(settings)
     rows = sorted(
         (
-            example_row(GOLDEN, reference, language, contexts.cache[product_id][language], GOLDEN)
+            example_row(
+                GOLDEN,
+                reference,
+                language,
+                targets.build(reference, contexts.cache[product_id][language]),
+                targets.source,
+                GOLDEN,
+            )
             for product_id, (reference, language) in selection.chosen.items()
         ),
         key=lambda row: row["product_id"],
@@ -274,6 +284,8 @@ def build_golden(
         "clean_version": clean_version,
         "context_source": source.description,
         "retrieval": retrieval_parameters(settings),
+        "prompt": load_prompt().prompt_id,  # the contract the targets are answers of
+        "targets": targets.stats.to_dict(),
     }
     registry = DataRegistry.from_settings(settings)
     message = f"Golden set: {len(rows)} products, {summary['mix']}"

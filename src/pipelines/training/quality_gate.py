@@ -23,14 +23,15 @@ if TYPE_CHECKING:
     from common.expectations import SuiteBatch
 
 
-def target_problem(target: Any, contract: Any) -> str | None:
-    """Why a target is not a valid answer of the prompt contract (as the trainer will write it), or None."""
+def target_problem(target: Any, contract: Any, snippet_count: int | None = None) -> str | None:
+    """Why a target is not a valid answer of the prompt contract (as the trainer will write it), or None;
+    with `snippet_count`, citing a snippet the example does not show is a problem too."""
     from common.prompts import PromptError, SummaryFormatError, canonical_json
 
     if not isinstance(target, dict):
         return f"the target is a {type(target).__name__}, not an object"
     try:
-        contract.parse_summary(canonical_json(target))
+        contract.parse_summary(canonical_json(target), snippet_count)
     except (PromptError, SummaryFormatError) as error:
         return str(error)
     return None
@@ -85,8 +86,9 @@ def examples_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "snippet_max_chars": max((len(t) for t in texts), default=0),
                 "pros_count": item_count(target, "pros"),
                 "cons_count": item_count(target, "cons"),
+                "claims_count": item_count(target, "pros") + item_count(target, "cons"),
                 "summary_chars": len(summary) if isinstance(summary, str) else 0,
-                "target_problem": target_problem(target, contract),
+                "target_problem": target_problem(target, contract, len(snippets)),
                 "snippet_problem": _snippet_problem(snippets, contract),
             }
         )
@@ -107,6 +109,7 @@ _EXAMPLE_COLUMNS = (
     "snippet_max_chars",
     "pros_count",
     "cons_count",
+    "claims_count",
     "summary_chars",
     "target_problem",
     "snippet_problem",
@@ -136,8 +139,9 @@ def examples_expectations(settings: Settings, languages: Sequence[str]) -> list[
         ),
         gxe.ExpectColumnValuesToBeBetween(column="snippet_min_chars", min_value=gates.min_snippet_chars),
         gxe.ExpectColumnValuesToBeBetween(column="snippet_max_chars", max_value=gates.max_snippet_chars),
-        gxe.ExpectColumnValuesToBeBetween(column="pros_count", min_value=gates.min_target_items),
-        gxe.ExpectColumnValuesToBeBetween(column="cons_count", min_value=gates.min_target_items),
+        # A grounded target lists no cons when its snippets blame nothing (and says so): what it must
+        # name is something its snippets say, on either side.
+        gxe.ExpectColumnValuesToBeBetween(column="claims_count", min_value=gates.min_target_items),
         gxe.ExpectColumnValuesToBeBetween(column="summary_chars", min_value=1),
         gxe.ExpectColumnValuesToBeNull(
             column="target_problem",

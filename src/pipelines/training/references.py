@@ -31,6 +31,8 @@ class Reference:
     profile: str
     target: dict[str, Any]
     language: str | None = None  # the summary's reviews' language, when the curator names one
+    # Aspect -> (neutral phrase, as a pro, as a con): what labelled targets are phrased with, when known.
+    lexicon: dict[str, list[str]] | None = None
 
 
 def read_references(uri: str, profiles: Sequence[str]) -> tuple[list[Reference], Counter[str]]:
@@ -72,4 +74,13 @@ def _parse_reference(line: str, profiles: Sequence[str]) -> Reference | None:
         return None
     if not isinstance(target, dict) or (language is not None and not isinstance(language, str)):
         return None
-    return Reference(product_id, str(profile), dict(target), language)
+    lexicon = record.get("aspect_lexicon")
+    if lexicon is not None and not (
+        isinstance(lexicon, dict)
+        and all(
+            isinstance(v, list) and len(v) == 3 and all(isinstance(x, str) for x in v)
+            for v in lexicon.values()
+        )
+    ):
+        return None
+    return Reference(product_id, str(profile), dict(target), language, lexicon)

@@ -1,22 +1,28 @@
 """The trainer's row format, shared by the golden set and the SFT dataset.
 
 A row is one example: one product in one language. Its fields: `example_id`, `product_id`, `language`,
-`profile`, `split`, `repeat` (0 for an original, n for its n-th oversampled copy), `source`, `snippets`
-(`review_id`, `chunk_id`, `star_rating`, `text`, `bucket`) and `target` (`pros`, `cons`, `summary`).
+`profile`, `split`, `repeat` (0 for an original, n for its n-th oversampled copy), `source` (how the
+target was built: `pipelines.training.targets`), `snippets` (`review_id`, `chunk_id`, `star_rating`,
+`text`, `bucket`, and `aspects`: the labelled mentions the snippet shows, null where none are known),
+`target` (`pros` and `cons`, each claim with its `evidence`, and `summary`: the current prompt contract)
+and `aspect_lexicon` (the phrases labelled targets are written with, null where none are known).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.ids import stable_hash
 from common.retrieval import Snippet
 from pipelines.training.references import Reference
 
+if TYPE_CHECKING:
+    from pipelines.training.targets import Grounded
+
 TRAIN, VALIDATION, GOLDEN = "train", "validation", "golden"
 SPLITS = (TRAIN, VALIDATION)
-SOURCE = "reference_summary"  # where targets come from: a curated reference, not a model's output
 ROW_FIELDS = (
+    "aspect_lexicon",
     "example_id",
     "language",
     "product_id",
@@ -27,7 +33,7 @@ ROW_FIELDS = (
     "split",
     "target",
 )
-SNIPPET_FIELDS = ("bucket", "chunk_id", "review_id", "star_rating", "text")
+SNIPPET_FIELDS = ("aspects", "bucket", "chunk_id", "review_id", "star_rating", "text")
 TARGET_FIELDS = ("cons", "pros", "summary")
 
 
@@ -46,7 +52,8 @@ def example_row(
     kind: str,
     reference: Reference,
     language: str,
-    snippets: list[dict[str, Any]],
+    grounded: Grounded,
+    source: str,
     split: str,
     repeat: int = 0,
 ) -> dict[str, Any]:
@@ -58,7 +65,8 @@ def example_row(
         "profile": reference.profile,
         "split": split,
         "repeat": repeat,
-        "source": SOURCE,
-        "snippets": snippets,
-        "target": reference.target,
+        "source": source,
+        "snippets": grounded.snippets,
+        "target": grounded.target,
+        "aspect_lexicon": grounded.lexicon,
     }

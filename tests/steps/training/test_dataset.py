@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from common import storage
+from common.aspects import Lexicon
 from common.data_versioning import DataRegistry
-from common.prompts import canonical_json, load_prompt
+from common.prompts import answer_dict, canonical_json, load_prompt
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_OK, EXIT_QUALITY_GATE
 from common.vector_store import Filters, TopQuery
@@ -148,9 +149,37 @@ def test_training_data_is_stratified_and_split_by_product(sft_built):
         read = training.read_rows(training.data_file(folder, channel), contract)
         assert [r.example_id for r in read] == [r["example_id"] for r in split_rows]
     for row in train + validation:
-        assert contract.parse_summary(canonical_json(row["target"])).pros == row["target"]["pros"]
+        parsed = contract.parse_summary(canonical_json(row["target"]), len(row["snippets"]))
+        assert answer_dict(parsed)["pros"] == row["target"]["pros"]
         assert contract.messages(row["snippets"])[1]["content"]
         assert gates.min_context_snippets <= len(row["snippets"])
+
+
+def test_every_target_is_grounded_in_its_own_context_and_the_card_counts_them(sft_built):
+    """No target names what its snippets do not say: each claim cites snippets whose labelled mentions
+    (the ones the snippet's text shows) have the claim's aspect and polarity, in every language."""
+    result, root = sft_built
+    rows = read_rows(root / "out" / "train" / "train.jsonl") + read_rows(
+        root / "out" / "validation" / "validation.jsonl"
+    )
+    claims = 0
+    for row in rows:
+        assert row["source"] == "aspect_labels"
+        lexicon = Lexicon(row["aspect_lexicon"])
+        for key, polarity in (("pros", "positive"), ("cons", "negative")):
+            for claim in row["target"][key]:
+                claims += 1
+                aspect = lexicon.aspect_of(claim["text"], polarity)
+                assert aspect is not None, claim
+                for number in claim["evidence"]:
+                    said = row["snippets"][number - 1]["aspects"]
+                    assert {"aspect": aspect, "polarity": polarity} in said, (row["example_id"], claim)
+    assert claims >= len(rows)
+    originals = [r for r in rows if r["repeat"] == 0]
+    targets = result["targets"]
+    assert targets["source"] == "aspect_labels" and targets["examples"] == len(originals)
+    assert targets["claims"] == sum(len(r["target"]["pros"]) + len(r["target"]["cons"]) for r in originals)
+    assert targets["unlabelled_snippets"] == 0
 
 
 def test_the_dag_plan_rebuilds_the_same_version_and_pins_it_only_with_its_golden_set(
@@ -192,16 +221,19 @@ def test_the_dag_plan_rebuilds_the_same_version_and_pins_it_only_with_its_golden
     assert golden_tag in refused["error"] and not (tmp_path / "refused" / "out").exists()
 
 
-def _empty_pros(built_rows: list[dict[str, Any]], root: Path, monkeypatch) -> list[str]:
-    """References where one product of the dataset has no pros."""
+def _nothing_said(built_rows: list[dict[str, Any]], root: Path, monkeypatch) -> list[str]:
+    """Aspect labels in which no review of one product of the dataset praises or blames anything: its
+    targets would name nothing, and an empty target teaches nothing."""
     victim = next(r["product_id"] for r in built_rows if r["profile"] == "mostly_negative")
-    records = read_rows(Path(get_settings().sft.references_uri))
-    for record in records:
-        if record["product_id"] == victim:
-            record["reference_summary"]["pros"] = []
-    path = root / "references.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return ["--references-uri", str(path)]
+    labels = read_rows(Path(get_settings().sft.aspect_labels_uri))
+    for label in labels:
+        if label["product_id"] == victim:
+            label["aspects"] = []
+    path = root / "review_labels.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in labels), encoding="utf-8")
+    monkeypatch.setenv("LLMOPS_SFT__ASPECT_LABELS_URI", str(path))
+    get_settings.cache_clear()
+    return []
 
 
 def _missing_language(built_rows: list[dict[str, Any]], root: Path, monkeypatch) -> list[str]:
@@ -214,10 +246,10 @@ def _missing_language(built_rows: list[dict[str, Any]], root: Path, monkeypatch)
 @pytest.mark.parametrize(
     ("plant", "failed"),
     [
-        (_empty_pros, "sft_examples.expect_column_values_to_be_between"),
+        (_nothing_said, "sft_examples.expect_column_values_to_be_between"),
         (_missing_language, "sft_mix.expect_column_pair_values_a_to_be_greater_than_b"),
     ],
-    ids=["empty-pros", "missing-language"],
+    ids=["nothing-said", "missing-language"],
 )
 def test_a_failing_gate_stops_the_step_and_publishes_nothing(
     sft_contaminated, sft_built, sft_tags, tmp_path, monkeypatch, plant, failed

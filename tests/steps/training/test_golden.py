@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from common import storage
+from common.aspects import Lexicon
+from common.prompts import canonical_json, load_prompt
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_OK, EXIT_QUALITY_GATE
 from common.vector_store import Hit
@@ -55,7 +57,16 @@ def test_the_selection_covers_every_profile_and_language_with_real_contexts(sft_
 
     for row in rows:
         assert set(row) >= {"example_id", "product_id", "language", "snippets", "target"}
-        assert row["target"] == references[row["product_id"]]["reference_summary"]
+        # The yardstick is the product's summary as this context supports it: grounded in the labelled
+        # mentions its snippets show, each claim citing them, phrased with the product's lexicon.
+        assert row["source"] == "aspect_labels"
+        assert row["aspect_lexicon"] == references[row["product_id"]]["aspect_lexicon"]
+        load_prompt().parse_summary(canonical_json(row["target"]), len(row["snippets"]))
+        shown = [[(m["aspect"], m["polarity"]) for m in s["aspects"]] for s in row["snippets"]]
+        for key, polarity in (("pros", "positive"), ("cons", "negative")):
+            for claim in row["target"][key]:
+                aspect = Lexicon(row["aspect_lexicon"]).aspect_of(claim["text"], polarity)
+                assert all((aspect, polarity) in shown[n - 1] for n in claim["evidence"]), claim
         assert row["profile"] == references[row["product_id"]]["profile"]
         assert len(row["snippets"]) >= gates.min_context_snippets
         # The snippets are the product's own reviews, in the row's language, as the index holds them.

@@ -20,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from common import prompts
+from common.aspects import Lexicon, Mention, grounded_target
 from local_models import tiny_base
 from pipelines.training import train as training
 from sample_source import iter_labelled_reviews, sample_products
@@ -52,10 +53,11 @@ ARGV = [part for key, value in HYPERPARAMETERS.items() for part in (f"--{key}", 
 
 
 def sft_rows() -> list[dict[str, Any]]:
-    """SFT rows in the dataset's format: a product's first reviews as snippets, its reference summary
-    (the generator's ground truth) as the target."""
-    references = {p["product_id"]: p["reference_summary"] for p in sample_products(DATA_SEED, PRODUCTS, 15)}
+    """SFT rows in the dataset's format: a product's first reviews as snippets, and as the target the
+    summary grounded in them (their labelled mentions), as the dataset builds it."""
+    lexicons = {p["product_id"]: p["aspect_lexicon"] for p in sample_products(DATA_SEED, PRODUCTS, 15)}
     snippets: dict[str, list[dict[str, Any]]] = {}
+    mentions: dict[str, list[list[Mention]]] = {}
     languages: dict[str, str] = {}
     for row, label in iter_labelled_reviews(
         seed=DATA_SEED, products=PRODUCTS, mean_reviews_per_product=15, defect_rate=0.0, huge=False
@@ -65,6 +67,9 @@ def sft_rows() -> list[dict[str, Any]]:
             group.append(
                 {"review_id": row["review_id"], "star_rating": label["star"], "text": row["review_text"]}
             )
+            mentions.setdefault(row["product_id"], []).append(
+                [Mention.from_dict(m) for m in label["aspects"]]
+            )
             languages.setdefault(row["product_id"], label["language"])
     return [
         {
@@ -72,7 +77,7 @@ def sft_rows() -> list[dict[str, Any]]:
             "product_id": product_id,
             "language": languages[product_id],
             "snippets": group,
-            "target": references[product_id],
+            "target": grounded_target(group, mentions[product_id], Lexicon(lexicons[product_id])),
         }
         for product_id, group in snippets.items()
         if len(group) >= 2
@@ -212,7 +217,7 @@ def test_loss_is_on_the_completion_only(base_model: Path, channels: dict[str, Pa
             assert labels[:prompt_length] == [-100] * prompt_length
             assert labels[prompt_length:] == ids[prompt_length:]
             completion = tokenizer.decode(ids[prompt_length:])
-            assert completion.endswith("<|im_end|>") and completion.startswith('{"pros":')
+            assert completion.endswith("<|im_end|>") and completion.startswith('{"pros":[')
             start += length
             checked += 1
     assert checked == len(encoded.examples)
@@ -337,7 +342,13 @@ def test_resuming_from_a_checkpoint_continues_the_same_run(
 
 def test_bad_rows_fail_the_job_as_a_data_problem(base_model: Path, tmp_path: Path) -> None:
     rows = sft_rows()[:3]
-    rows[1]["target"] = {"pros": ["fine"], "cons": [], "summary": "Good. Also bad."}  # two sentences
+    fine = {"text": "fine", "evidence": [1]}
+    rows[1]["target"] = {"pros": [fine], "cons": [], "summary": "Good. Also bad."}  # two sentences
+    rows[2]["target"] = {
+        "pros": [{**fine, "evidence": [99]}],
+        "cons": [],
+        "summary": "Good.",
+    }  # no snippet 99
     write_jsonl(tmp_path / "training" / "train.jsonl", rows)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SM_CHANNEL_TRAINING", str(tmp_path / "training"))
