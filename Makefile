@@ -16,9 +16,10 @@ CONSTRAINTS := mwaa/constraints/airflow-3.3.1-constraints-3.12.txt
 ESSENTIAL := mwaa/constraints/mwaa-essential-constraints-3.3.1.txt
 TOXICITY_MODEL := .local/models/toxicity/tiny-multilingual.ckpt
 BASE_MODEL := .local/models/base/tiny-llama/config.json
+SUMMARIZER_BASE := .local/models/base/summarizer
 export LLMOPS_PROFILE ?= local
 
-.PHONY: help setup setup-airflow setup-tasks setup-serving serve local-models demo test test-orchestration \
+.PHONY: help setup setup-airflow setup-tasks setup-serving serve local-models base-model demo test test-orchestration \
 	test-steps lint typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding bench-dag-parse \
 	bench-serving clean
 
@@ -76,9 +77,14 @@ $(SERVING_VENV)/.ready: requirements-serving.txt
 	touch $@
 
 # Models the local profile needs, built offline (no model hub) by the `local_models` tooling from the
-# sample data: the small toxicity classifier and the summarizer's tiny base model
-# (training.base_model in config/profiles/local.yaml).
-local-models: $(TOXICITY_MODEL) $(BASE_MODEL)
+# sample data: the small toxicity classifier, the summarizer base trained from scratch
+# (training.base_model in config/profiles/local.yaml) and the random-weight stand-in tests train on.
+local-models: $(TOXICITY_MODEL) $(BASE_MODEL) base-model
+
+# About 25 minutes on two cores the first time; then the cache (a content key of the code, the sample
+# generator, the prompt contract and the settings, under ~/.cache/review-summarizer) answers in seconds.
+base-model: ## train the local summarizer base from scratch on the sample catalogue (cached by content key)
+	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m local_models.summarizer_base --out $(SUMMARIZER_BASE)
 $(TOXICITY_MODEL):
 	$(TASKS_VENV)/bin/python -m local_models.toxicity --out $(dir $(TOXICITY_MODEL)) --seed 0
 $(BASE_MODEL):

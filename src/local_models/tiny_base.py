@@ -1,4 +1,8 @@
-"""A tiny base model of the production family, built offline: the `local` profile's summarizer base.
+"""A tiny random-weight model of the production family, built offline, for tests that need shapes.
+
+It loads, trains, serves and answers like the real thing, but says nothing: tests of the training job,
+registration and serving use it where only the plumbing is under test. The `local` profile's summarizer
+base is `local_models.summarizer_base`, a model of the same family trained to do the task.
 
 No model hub is reachable, so nothing here downloads. The result is an ordinary Hugging Face model
 folder (`config.json`, `model.safetensors`, `generation_config.json`, `tokenizer.json`, and
@@ -11,8 +15,8 @@ loads the production base model.
   projection names (`q_proj` ... `down_proj`) that LoRA targets. The weights are random.
 - The tokenizer is byte-level BPE (Qwen's and Llama 3's kind: any text, emoji included, encodes without
   an unknown token), trained here with the `tokenizers` library on text generated from
-  `sample_source` (reviews in the six languages), the reference summaries as JSON, and the
-  prompt contract's own text.
+  `sample_source` (reviews in the six languages), grounded answers as JSON, and the prompt
+  contract's own text.
 - The special tokens and chat template are ChatML, as Qwen2.5-Instruct's: `<|im_start|>role\\n...
   <|im_end|>\\n`, EOS `<|im_end|>`, padding `<|endoftext|>`, no BOS.
 
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from common import prompts
+from common.aspects import Lexicon, Mention, grounded_target
 
 # The tiny model's shape: small enough to train for a test on two CPU cores in seconds.
 VOCAB_SIZE = 4096
@@ -69,7 +74,17 @@ CHAT_TEMPLATE = (
 CORPUS_PRODUCTS = 120
 CORPUS_REVIEWS_PER_PRODUCT = 20
 SNIPPETS_PER_PROMPT = 8
-JSON_PUNCTUATION = ('{"pros":["', '","', '"],"cons":["', '"],"summary":"', '"}', "[]", "\\n", '\\"')
+JSON_PUNCTUATION = (
+    '{"pros":[{"text":"',
+    '","evidence":[',
+    "]},{",
+    ']}],"cons":[{"text":"',
+    ']}],"summary":"',
+    '"}',
+    "[]",
+    "\\n",
+    '\\"',
+)
 
 
 def corpus(seed: int) -> Iterator[str]:
@@ -81,6 +96,7 @@ def corpus(seed: int) -> Iterator[str]:
     }
     contract = prompts.load_prompt()
     snippets: dict[str, list[dict[str, Any]]] = {}
+    mentions: dict[str, list[list[Mention]]] = {}
     for row, label in iter_labelled_reviews(
         seed=seed,
         products=CORPUS_PRODUCTS,
@@ -92,11 +108,16 @@ def corpus(seed: int) -> Iterator[str]:
         group = snippets.setdefault(row["product_id"], [])
         if len(group) < SNIPPETS_PER_PROMPT:
             group.append({"star_rating": label["star"], "text": row["review_text"]})
+            mentions.setdefault(row["product_id"], []).append(
+                [Mention.from_dict(m) for m in label["aspects"]]
+            )
     for product_id, group in snippets.items():
         # The whole chat as the template renders it, so the template's own text is in the vocabulary.
         for message in contract.messages(group):
             yield f"{TURN_START}{message['role']}\n{message['content']}{TURN_END}\n"
-        yield f"{TURN_START}assistant\n{prompts.canonical_json(products[product_id]['reference_summary'])}"
+        lexicon = Lexicon(products[product_id]["aspect_lexicon"])
+        answer = grounded_target(group, mentions[product_id], lexicon)
+        yield f"{TURN_START}assistant\n{prompts.canonical_json(answer)}"
     yield from JSON_PUNCTUATION
 
 

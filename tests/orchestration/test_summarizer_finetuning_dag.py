@@ -30,7 +30,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def trained():
-    """Ingestion, embedding, then fine-tuning, each as Airflow runs it; yields the candidate event."""
+    """Ingestion, embedding, then fine-tuning, each as Airflow runs it; yields the candidate event.
+
+    It trains the random-weight stand-in (`local_models.tiny_base`, built by `make setup` in seconds):
+    the test checks the pipeline's plumbing, not answers; the profile's trained base has a benchmark."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LLMOPS_TRAINING__BASE_MODEL", str(REPO / ".local" / "models" / "base" / "tiny-llama"))
+        patch.setenv("LLMOPS_TRAINING__BASE_MODEL_ID", "local/tiny-llama-seed0")
+        yield from _trained()
+
+
+def _trained():
     from common.settings import get_settings
     from sample_source import generate
 
@@ -57,9 +67,10 @@ def trained():
     assert embedding.test(run_conf={"partitions": partitions}).state == "success"
 
     finetuning = dag_from("summarizer_finetuning.py", "summarizer_finetuning")
-    run = finetuning.test(run_conf={"max_steps": 12, "lora_rank": 4})
+    # A large step: the stand-in base has random weights, and the loss must visibly fall in 12 steps.
+    run = finetuning.test(run_conf={"max_steps": 12, "lora_rank": 4, "learning_rate": 0.01})
     assert run.state == "success"
-    return {
+    yield {
         "dag": finetuning,
         "states": {ti.task_id: ti.state for ti in run.get_task_instances()},
         "data_dir": data_dir,
