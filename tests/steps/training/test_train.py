@@ -21,6 +21,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from common import prompts
 from common.aspects import Lexicon, Mention, grounded_target
+from common.settings import get_settings
 from local_models import tiny_base
 from pipelines.training import train as training
 from sample_source import iter_labelled_reviews, sample_products
@@ -243,7 +244,8 @@ def test_a_sagemaker_job_writes_what_sagemaker_expects(job: Path) -> None:
         assert (model_dir / name).is_file(), name
     adapter_config = json.loads((model_dir / "adapter_config.json").read_text(encoding="utf-8"))
     assert adapter_config["r"] == 8 and adapter_config["lora_alpha"] == 16
-    assert adapter_config["base_model_name_or_path"] == "local/tiny-llama-seed0"  # the profile's id
+    profile_id = get_settings().training.base_model_id
+    assert adapter_config["base_model_name_or_path"] == profile_id  # the profile's id
     assert sorted(adapter_config["target_modules"]) == sorted(
         HYPERPARAMETERS["lora_target_modules"].split(",")
     )
@@ -251,7 +253,7 @@ def test_a_sagemaker_job_writes_what_sagemaker_expects(job: Path) -> None:
     metrics = metrics_of(job)
     contract = prompts.load_prompt()
     assert metrics["prompt_sha256"] == contract.sha256 and metrics["prompt_version"] == str(contract.version)
-    assert metrics["base_model_id"] == "local/tiny-llama-seed0"
+    assert metrics["base_model_id"] == profile_id
     assert metrics["global_step"] == STEPS
     assert [p["step"] for p in metrics["train_loss_history"]] == list(range(1, STEPS + 1))
     assert [p["step"] for p in metrics["eval_loss_history"]] == [10, 20, 30]
