@@ -51,7 +51,6 @@ HELD_OUT_SEED = 9_999  # a catalogue trained on by nobody: the build's own check
 K_POSITIVE, K_NEGATIVE, K_RECENT = 5, 5, 3  # as config/pipeline.yaml `retrieval`
 MIN_SNIPPETS = 3  # thresholds.yaml sft_dataset.min_context_snippets
 DRAWS_PER_CONTEXT = 2  # random contexts of the same reviews besides the balanced one
-HELD_OUT_EXAMPLES = 40
 
 ARCHITECTURE: dict[str, Any] = {
     "hidden_size": 128,
@@ -70,13 +69,14 @@ ARCHITECTURE: dict[str, Any] = {
 @dataclass(frozen=True)
 class BuildConfig:
     seed: int = 0
-    examples: int = 30_000
-    steps: int = 1_300  # about 25 minutes on two cores
+    examples: int = 50_000
+    steps: int = 2_500  # about 25 minutes on two cores
     batch_tokens: int = 12_000  # padded tokens per optimizer step
     learning_rate: float = 3e-3
-    warmup_steps: int = 150
+    warmup_steps: int = 200
     weight_decay: float = 0.01
     vocab_size: int = 4096
+    held_out: int = 40  # contexts of the held-out catalogue the build scores itself on
 
 
 # ---- data -------------------------------------------------------------------------------------------
@@ -171,26 +171,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "review-summarizer" / "base-models"
 
 
-def new_model(tokenizer: Any, seed: int) -> Any:
-    import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
-
-    from local_models.tiny_base import PAD_TOKEN, TURN_END
-
-    eos_id, pad_id = tokenizer.convert_tokens_to_ids([TURN_END, PAD_TOKEN])
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=eos_id, pad_token_id=pad_id, **ARCHITECTURE
-    )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=pad_id, bos_token_id=None)
-    return model
-
-
 def _batches(lengths: Sequence[int], batch_tokens: int, rng: random.Random) -> list[list[int]]:
     """Indices grouped by similar length so little is padding, each batch within `batch_tokens`."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    batches, current, longest = [], [], 0
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
     for i in order:
         longest_if = max(longest, lengths[i])
         if current and longest_if * (len(current) + 1) > batch_tokens:
@@ -204,16 +190,60 @@ def _batches(lengths: Sequence[int], batch_tokens: int, rng: random.Random) -> l
     return batches
 
 
+def shared_prefix(encoded: Sequence[dict[str, list[int]]]) -> list[int]:
+    """The tokens every example starts with: the contract's system message, the same in every prompt."""
+    first = encoded[0]["input_ids"]
+    length = min(len(e["input_ids"]) for e in encoded)
+    for e in encoded:
+        length = next((i for i in range(length) if e["input_ids"][i] != first[i]), length)
+    return first[:length]
+
+
+def answer_loss(model: Any, batch: Sequence[dict[str, list[int]]], prefix: Sequence[int], pad_id: int) -> Any:
+    """Next-token loss on the answers of `batch`, every example starting with `prefix`.
+
+    Two savings that change nothing in the result: the shared prefix (a third of a prompt's tokens) goes
+    through the model once per batch and its keys and values are repeated for every row, gradients
+    included; and the output layer runs only where an answer token is predicted (about one position in
+    seven), since prompt positions need no logits.
+    """
+    import torch
+
+    rows = len(batch)
+    width = max(len(e["input_ids"]) for e in batch) - len(prefix)
+    ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    labels = torch.full((rows, width), -100, dtype=torch.long)
+    mask = torch.zeros((rows, len(prefix) + width), dtype=torch.long)
+    mask[:, : len(prefix)] = 1
+    for row, example in enumerate(batch):
+        rest = example["input_ids"][len(prefix) :]
+        answer = torch.tensor(example["completion_mask"][len(prefix) :], dtype=torch.bool)
+        ids[row, : len(rest)] = torch.tensor(rest)
+        labels[row, : len(rest)] = torch.where(answer, ids[row, : len(rest)], torch.tensor(-100))
+        mask[row, : len(prefix) + len(rest)] = 1
+    cache = model.model(input_ids=torch.tensor([list(prefix)]), use_cache=True).past_key_values
+    cache.batch_repeat_interleave(rows)
+    positions = torch.arange(len(prefix), len(prefix) + width).expand(rows, width)
+    hidden = model.model(
+        input_ids=ids, attention_mask=mask, past_key_values=cache, position_ids=positions, use_cache=True
+    ).last_hidden_state[:, :-1]
+    targets = labels[:, 1:]
+    wanted = targets != -100
+    return torch.nn.functional.cross_entropy(model.lm_head(hidden[wanted]).float(), targets[wanted])
+
+
 def train(
     model: Any, encoded: list[dict[str, list[int]]], config: BuildConfig, pad_id: int
 ) -> dict[str, Any]:
-    """Next-token loss on the answers for `config.steps` steps; returns the loss history."""
+    """Next-token loss on the answers for `config.steps` steps, in bfloat16 autocast (measured 15% faster
+    on these CPUs, weights and optimizer stay float32); returns the loss history."""
     import torch
     from tqdm import tqdm
 
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     lengths = [len(e["input_ids"]) for e in encoded]
+    prefix = shared_prefix(encoded)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, betas=(0.9, 0.98)
     )
@@ -234,23 +264,8 @@ def train(
         if not batches:
             batches = _batches(lengths, config.batch_tokens, rng)
         batch = [encoded[i] for i in batches.pop()]
-        width = max(len(e["input_ids"]) for e in batch)
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, example in enumerate(batch):
-            n = len(example["input_ids"])
-            ids[row, :n] = torch.tensor(example["input_ids"])
-            mask[row, :n] = 1
-            answer = torch.tensor(example["completion_mask"], dtype=torch.bool)
-            labels[row, :n] = torch.where(answer, ids[row, :n], torch.tensor(-100))
-        # The output layer only where an answer token is predicted (about one position in seven):
-        # prompt positions need no logits, and they are 40% of a step's arithmetic at this size.
-        hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state[:, :-1]
-        targets = labels[:, 1:]
-        wanted = targets != -100
-        logits = model.lm_head(hidden[wanted])
-        loss = torch.nn.functional.cross_entropy(logits, targets[wanted])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = answer_loss(model, batch, prefix, pad_id)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -263,7 +278,12 @@ def train(
         bar.update(1)
     bar.close()
     model.eval()
-    return {"loss_first": history[:10], "loss_last": history[-10:], "examples_seen": seen}
+    return {
+        "loss_first": history[:10],
+        "loss_last": history[-10:],
+        "examples_seen": seen,
+        "prefix_tokens": len(prefix),
+    }
 
 
 def held_out_check(model: Any, tokenizer: Any, count: int) -> dict[str, Any]:
@@ -302,7 +322,7 @@ def build(out: str | Path, config: BuildConfig, cache_dir: Path | None = None) -
     import torch
     from transformers.utils import logging as hf_logging
 
-    from local_models.tiny_base import JSON_PUNCTUATION, PAD_TOKEN, train_tokenizer
+    from local_models.tiny_base import JSON_PUNCTUATION, PAD_TOKEN, new_model, train_tokenizer
     from pipelines.training.train import encode_example
 
     hf_logging.set_verbosity_error()
@@ -322,14 +342,14 @@ def build(out: str | Path, config: BuildConfig, cache_dir: Path | None = None) -
             texts.append(prompts.canonical_json(example.target))
         tokenizer = train_tokenizer(texts, vocab_size=config.vocab_size)
         encoded = [encode_example(tokenizer, contract, e.snippets, e.target) for e in data]
-        model = new_model(tokenizer, config.seed)
+        model = new_model(tokenizer, config.seed, ARCHITECTURE)
         params = sum(p.numel() for p in model.parameters())
         print(f"model of {params / 1e6:.2f}M parameters; training for {config.steps} steps")
         trained = time.monotonic()
         history = train(model, encoded, config, tokenizer.convert_tokens_to_ids(PAD_TOKEN))
         training_s = time.monotonic() - trained
         checked = time.monotonic()
-        check = held_out_check(model, tokenizer, HELD_OUT_EXAMPLES)
+        check = held_out_check(model, tokenizer, config.held_out)
         print(f"held-out check in {time.monotonic() - checked:.0f} s: {check}")
         partial = cached.with_name(cached.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)

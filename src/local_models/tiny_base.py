@@ -32,7 +32,7 @@ import argparse
 import json
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +147,9 @@ def train_tokenizer(texts: Iterator[str] | Sequence[str], vocab_size: int = VOCA
     )
 
 
-def new_model(tokenizer: Any, seed: int) -> Any:
-    """A randomly initialised `LlamaForCausalLM` for `tokenizer`, its ids for EOS and padding set."""
+def new_model(tokenizer: Any, seed: int, architecture: Mapping[str, Any] | None = None) -> Any:
+    """A randomly initialised `LlamaForCausalLM` for `tokenizer`, its ids for EOS and padding set;
+    this module's tiny shapes unless `architecture` gives others."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -158,7 +159,7 @@ def new_model(tokenizer: Any, seed: int) -> Any:
         bos_token_id=None,
         eos_token_id=eos_id,
         pad_token_id=pad_id,
-        **ARCHITECTURE,
+        **(ARCHITECTURE if architecture is None else architecture),
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).eval()
