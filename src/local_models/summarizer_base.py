@@ -69,11 +69,11 @@ ARCHITECTURE: dict[str, Any] = {
 @dataclass(frozen=True)
 class BuildConfig:
     seed: int = 0
-    examples: int = 50_000
-    steps: int = 2_500  # about 25 minutes on two cores
+    examples: int = 40_000
+    steps: int = 1_600  # about 25 minutes on two cores
     batch_tokens: int = 12_000  # padded tokens per optimizer step
     learning_rate: float = 3e-3
-    warmup_steps: int = 200
+    warmup_steps: int = 150
     weight_decay: float = 0.01
     vocab_size: int = 4096
     held_out: int = 40  # contexts of the held-out catalogue the build scores itself on
