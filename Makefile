@@ -21,7 +21,7 @@ export LLMOPS_PROFILE ?= local
 
 .PHONY: help setup setup-airflow setup-tasks setup-serving serve local-models base-model demo test test-orchestration \
 	test-steps lint typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding bench-dag-parse \
-	bench-serving clean
+	bench-serving bench-summarizer clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -144,6 +144,11 @@ bench-dag-parse: ## parse time of each DAG file against an empty DAG file, in .v
 
 bench-serving: ## serving client against a simulated endpoint and the baseline, local vLLM batching (JSON in bench-results/)
 	$(TASKS_VENV)/bin/python -m benchmarks.serving --out bench-results/serving.json
+
+# The base model and the newest candidate (make demo registers one) on its golden set, through the local
+# vLLM server, plain greedy and schema-enforced; logged to the candidate's MLflow run. A few minutes.
+bench-summarizer: ## the local summarizer's answers scored against the sample labels, per language (JSON in bench-results/)
+	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m benchmarks.summarizer --out bench-results/summarizer.json
 
 # Load-test one model on one endpoint (Locust, headless; only HOST is called). The bearer key comes from
 # $$LOADTEST_API_KEY; thresholds from config/thresholds.yaml `load_test`, traffic from config/pipeline.yaml.

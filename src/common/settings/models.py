@@ -575,6 +575,17 @@ class GroundingThresholds(BaseModel):
     min_similarity: float = Field(ge=-1.0, le=1.0)  # a sentence this similar to a claim supports it
 
 
+class SummaryQualityThresholds(BaseModel):
+    """What a summarizer's answers to labelled contexts must reach (`common.aspect_scores`)."""
+
+    min_valid_json_greedy: float = Field(ge=0, le=1)
+    min_valid_json_enforced: float = Field(ge=0, le=1)
+    min_precision: float = Field(ge=0, le=1)
+    min_recall: float = Field(ge=0, le=1)
+    min_evidence_validity: float = Field(ge=0, le=1)
+    max_language_gap: float = Field(ge=0, le=1)
+
+
 class Thresholds(BaseModel):
     """`config/thresholds.yaml`: the gates, read by pipelines, tests and Terraform alike."""
 
@@ -584,6 +595,7 @@ class Thresholds(BaseModel):
     load_test: LoadTestThresholds | None = None  # only the load test needs it
     sft_dataset: SftDatasetThresholds | None = None  # only the SFT dataset builder needs it
     grounding: GroundingThresholds | None = None  # only the grounding scorer's users need it
+    summary_quality: SummaryQualityThresholds | None = None  # only what scores answers needs it
 
 
 class RegistrySettings(BaseModel):

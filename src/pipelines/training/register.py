@@ -97,6 +97,24 @@ def lineage(settings: Settings, plan: dict[str, Any], metrics: dict[str, Any]) -
     }
 
 
+def version_description(settings: Settings, plan: dict[str, Any], tags: dict[str, str]) -> str:
+    """What a reader of the registry sees first: what the version is, what it was trained on, and, for a
+    base model built by `local_models` (its folder holds a `build.json`), that it is a synthetic stand-in."""
+    text = (
+        f"A LoRA adapter on {plan['base_model_id']} that summarizes a product's reviews as pros and cons "
+        f"citing their snippets (prompt {tags['llmops.prompt.name']} v{tags[PROMPT_VERSION_TAG]}), "
+        f"fine-tuned on SFT dataset {tags['llmops.dataset.dvc_tag']}; golden set "
+        f"{tags['llmops.golden.dvc_tag']}."
+    )
+    base = str(plan["base_model"])
+    build = settings.resolve_path(base) / "build.json" if "://" not in base else None
+    if build is not None and build.is_file():
+        about = json.loads(build.read_text(encoding="utf-8")).get("about")
+        if about:
+            text += f" The base model is {about}."
+    return text
+
+
 def log_losses(mlflow: Any, metrics: dict[str, Any]) -> None:
     """The training script's per-step losses as MLflow metric histories (step on the x axis)."""
     for name in ("train_loss", "eval_loss"):
@@ -209,6 +227,9 @@ def register(plan: dict[str, Any], model_uri: str, metrics_uri: str, settings: S
                 version = str(created.version)
             else:
                 version = str(found.version)
+            client.update_model_version(
+                registry.model_name, version, description=version_description(settings, plan, tags)
+            )
             client.set_model_version_tag(registry.model_name, version, "llmops.lifecycle", "candidate")
             client.set_registered_model_alias(registry.model_name, registry.candidate_alias, version)
             # The serving location follows the alias (a re-run finds it exported and copies nothing).

@@ -208,3 +208,22 @@ def test_another_training_output_is_a_new_version(training_output, settings, tmp
         "serving.json",
         "v2",
     ]
+
+
+def test_a_version_says_what_it_is_and_a_synthetic_base_says_so(training_output, settings, tmp_path):
+    from mlflow import MlflowClient
+
+    from pipelines.training.register import register
+
+    plan = plan_for(training_output, tmp_path)
+    base = tmp_path / "built-base"
+    shutil.copytree(training_output["base"], base)
+    (base / "build.json").write_text(json.dumps({"about": "a small model trained on sample data"}))
+    plan["base_model"] = str(base)
+    result = register(plan, str(training_output["model"]), str(training_output["output"]), settings)
+
+    client = MlflowClient(tracking_uri=settings.tracking.uri)
+    description = client.get_model_version(result["model_name"], result["version"]).description
+    assert "local/tiny-llama-seed0" in description
+    assert "sft-summaries-abc123" in description and "golden-summaries-def456" in description
+    assert description.endswith("The base model is a small model trained on sample data.")
