@@ -324,7 +324,7 @@ def labelled_reviews(
 
 def evaluate(checkpoint: Path, texts: Sequence[str], labels: Sequence[int], threshold: float) -> dict:
     """Accuracy, precision and recall of `checkpoint` at the quarantine threshold."""
-    from pipelines.ingestion.toxicity import ToxicityScorer
+    from common.toxicity import ToxicityScorer
 
     scorer = ToxicityScorer({"default": str(checkpoint)}, batch_size=64, max_tokens=256)
     scores = scorer.score(texts, ["en"] * len(texts))

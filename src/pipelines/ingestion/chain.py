@@ -37,16 +37,16 @@ from pathlib import Path
 from typing import Any, cast
 
 from common.ids import content_hash, stable_hash
+from common.pii import PiiRedactor
 from common.schemas import CleanReview, QuarantineRecord, RawReview
 from common.settings import Settings
 from common.text_dedup import DuplicateIndex
+from common.toxicity import ToxicityScorer
 from pipelines.ingestion.cleaning import clean_text, garbled_detail, looks_like_markup, no_words_detail
 from pipelines.ingestion.injection import InjectionScreen
 from pipelines.ingestion.language import UNKNOWN, LanguageDetector
 from pipelines.ingestion.noise import SpamFilter, count_words
-from pipelines.ingestion.pii import PiiRedactor
 from pipelines.ingestion.quarantine import QuarantineRedactor, QuarantineText
-from pipelines.ingestion.toxicity import ToxicityScorer
 from pipelines.ingestion.validity import CreatedAtRule, encoding_problem, id_key, id_problem, normalize_id
 
 # "5" and "5.0" are ratings; "4.5", "five", "N/A", "0" and "6" are not.

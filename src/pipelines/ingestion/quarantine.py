@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.pii import PiiRedactor
 from common.settings import IngestionSettings, QuarantineSettings, get_settings
 from pipelines.ingestion.cleaning import clean_text, garbled_detail
 from pipelines.ingestion.language import UNKNOWN
-from pipelines.ingestion.pii import PiiRedactor
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from common.pii import PiiRedactor
 from common.settings import Settings, load_settings
+from common.toxicity import ToxicityScorer
 from pipelines.ingestion.chain import ReviewChain
-from pipelines.ingestion.pii import PiiRedactor
-from pipelines.ingestion.toxicity import ToxicityScorer
 
 # Ordinary reviews, several per supported language, that langdetect identifies with confidence.
 REVIEWS: dict[str, list[str]] = {

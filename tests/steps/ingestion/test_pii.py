@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import spacy
 
-from common.settings import load_settings
-from pipelines.ingestion.pii import (
+from common.pii import (
     PhoneOptions,
     PiiModelError,
     PiiRedactor,
     placeholder,
 )
+from common.settings import load_settings
 
 MARC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "marc" / "marc_test_all_langs.csv"
 PHONE = "PHONE_NUMBER"

@@ -14,8 +14,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from common.pii import PiiModelError, PiiRedactor
 from common.settings import load_settings
-from pipelines.ingestion.pii import PiiModelError, PiiRedactor
 from tests.orchestration.aws_env import AWS_PROFILE_ENV
 
 REPO = Path(__file__).resolve().parents[3]

@@ -12,6 +12,7 @@ import torch
 from detoxify import Detoxify
 
 from common.settings import load_thresholds
+from common.toxicity import ToxicityModelError, ToxicityScorer, config_folder
 from local_models.toxicity import (
     DEMO_SEED,
     HELD_OUT_SETS,
@@ -22,7 +23,6 @@ from local_models.toxicity import (
     save_checkpoint,
     train_tokenizer,
 )
-from pipelines.ingestion.toxicity import ToxicityModelError, ToxicityScorer, config_folder
 from tests.aws_server import create_bucket
 
 

@@ -1,4 +1,5 @@
-"""PII redaction with presidio: typed placeholders before review text leaves ingestion.
+"""PII detection and redaction with presidio: typed placeholders before review text leaves ingestion,
+and the same detectors on what the summarizer writes (evaluation, batch guardrails, monitoring).
 
 Presidio's default `AnalyzerEngine()` loads (and, when missing, downloads) a large spaCy model. Review
 PII that matters here (emails, phone numbers, IBANs, cards, IPs, URLs, street addresses) is found by
@@ -37,8 +38,7 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecog
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
 
-from common.settings import IngestionSettings, PiiSettings, project_home
-from pipelines.ingestion.pii_recognizers import (
+from common.pii_recognizers import (
     CardNumberRecognizer,
     IbanAnyCaseRecognizer,
     IpAddressRecognizer,
@@ -46,6 +46,7 @@ from pipelines.ingestion.pii_recognizers import (
     SpelledEmailRecognizer,
     StreetAddressRecognizer,
 )
+from common.settings import IngestionSettings, PiiSettings, project_home
 
 _OPTIONAL_PATH = r"""(?:/[^\s()<>\"']*)?)"""
 
