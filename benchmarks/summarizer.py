@@ -3,8 +3,9 @@
 Who answers: the summarizer base (`make base-model`, served under `serving.served_base_model`) and the
 newest `candidate` the fine-tuning DAG registered (`make demo` makes one), its LoRA adapter loaded by the
 same server. What they answer: the candidate's golden set (the DVC version its registration names:
-products fine-tuning never saw, in every profile and language), or, without a candidate, contexts of the
-held-out catalogue the base model's build scores itself on.
+products fine-tuning never saw, in every profile and language), and contexts of the held-out catalogue
+(`--held-out`, seeds no model trains on): the demo's golden set has 12 products, two a language, too few
+for per-language numbers to mean much on their own.
 
 Every context is sent twice, with the decoding batch inference uses (`serving.temperature`, greedy, and
 `serving.max_tokens`): once plain and once with the prompt contract's JSON schema enforced by the server
@@ -177,24 +178,25 @@ def verdict(result: Mapping[str, Any], decoding: str, bar: Any) -> dict[str, boo
 
 
 def record_in_mlflow(settings: Any, run_id: str, report: Mapping[str, Any], out: Path) -> None:
-    """The numbers as `bench.<model>.<decoding>.<metric>` on the candidate's run, and the JSON with them."""
+    """The numbers as `bench.<set>.<model>.<decoding>.<metric>` on the candidate's run, and the JSON."""
     from common.tracking import mlflow_for
 
     mlflow = mlflow_for(settings)
     client = mlflow.MlflowClient()
-    for model, decodings in report["models"].items():
-        for decoding, result in decodings.items():
-            for name in ("valid_json", "precision", "recall", "evidence_validity"):
-                value = result["overall"][name]
-                if value is not None:
-                    client.log_metric(run_id, f"bench.{model}.{decoding}.{name}", value)
+    for key, result in report["results"].items():
+        set_name, model, decoding = key.split(" | ")
+        prefix = "golden" if set_name.startswith("golden") else "held_out"
+        for name in ("valid_json", "precision", "recall", "evidence_validity"):
+            value = result["overall"][name]
+            if value is not None:
+                client.log_metric(run_id, f"bench.{prefix}.{model}.{decoding}.{name}", value)
     client.log_artifact(run_id, str(out), "bench")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "bench-results" / "summarizer.json")
-    parser.add_argument("--held-out", type=int, default=60, help="held-out contexts without a candidate")
+    parser.add_argument("--held-out", type=int, default=120, help="held-out catalogue contexts (0: none)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to the candidate's run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -227,53 +229,50 @@ def main() -> None:
     }
     candidate = newest_candidate(settings)
     adapters: dict[str, Path] = {}
+    models = {"base": settings.serving.served_base_model}
     with tempfile.TemporaryDirectory(prefix="bench-summarizer-") as tmp:
+        sets: dict[str, list[Context]] = {}
         if candidate is not None and candidate.get("serving_uri"):
             tag = candidate["lineage"]["llmops.golden.dvc_tag"]
-            contexts = golden_contexts(settings, tag, Path(tmp))
+            sets[f"golden {tag}"] = golden_contexts(settings, tag, Path(tmp))
             adapters[candidate["alias"]] = Path(candidate["serving_uri"])
-            report["contexts"] = {"source": f"golden set {tag}", "count": len(contexts)}
+            models["candidate"] = candidate["alias"]
             report["candidate"] = {
                 "model_uri": candidate["model_uri"],
                 "mlflow_run_id": candidate["mlflow_run_id"],
                 "fine_tuning_train_s": candidate["train_seconds"],
             }
         else:
-            contexts = held_out_contexts(args.held_out)
-            report["contexts"] = {"source": "held-out sample catalogue", "count": len(contexts)}
             report["candidate"] = {"skipped": "no registered candidate: run make demo first"}
-        if not contexts:
+        if args.held_out:
+            sets["held-out catalogue"] = held_out_contexts(args.held_out)
+        sets = {name: contexts for name, contexts in sets.items() if contexts}
+        if not sets:
             raise SystemExit("no labelled contexts to score")
-        models = {"base": settings.serving.served_base_model}
-        if candidate is not None and adapters:
-            models["candidate"] = candidate["alias"]
-        report["models"] = {}
+        report["contexts"] = {name: len(contexts) for name, contexts in sets.items()}
+        report["results"] = {}
         report["met"] = {}
         with LocalVllmServer(settings, adapters) as server:
-            for name, served in models.items():
-                report["models"][name] = {}
-                for decoding in DECODINGS:
-                    started = time.perf_counter()
-                    outcomes = answers(settings.serving, server.url, served, contexts, decoding == "enforced")
-                    result = score(outcomes, contexts)
-                    result["seconds"] = round(time.perf_counter() - started, 1)
-                    report["models"][name][decoding] = result
-                    report["met"][f"{name}.{decoding}"] = verdict(result, decoding, bar)
-                    log.info("%s, %s: %s", name, decoding, json.dumps(result["overall"]))
+            for set_name, contexts in sets.items():
+                for name, served in models.items():
+                    for decoding in DECODINGS:
+                        started = time.perf_counter()
+                        outcomes = answers(
+                            settings.serving, server.url, served, contexts, decoding == "enforced"
+                        )
+                        result = score(outcomes, contexts)
+                        result["seconds"] = round(time.perf_counter() - started, 1)
+                        key = f"{set_name} | {name} | {decoding}"
+                        report["results"][key] = result
+                        report["met"][key] = verdict(result, decoding, bar)
+                        log.info("%s: %s", key, json.dumps(result["overall"]))
     report["targets"] = bar.model_dump()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     if candidate is not None and "mlflow_run_id" in report["candidate"] and not args.no_mlflow:
         record_in_mlflow(settings, report["candidate"]["mlflow_run_id"], report, args.out)
-    print(
-        json.dumps(
-            {
-                "models": {m: {d: r["overall"] for d, r in v.items()} for m, v in report["models"].items()},
-                "met": report["met"],
-            },
-            indent=2,
-        )
-    )
+    overall = {key: result["overall"] for key, result in report["results"].items()}
+    print(json.dumps({"overall": overall, "met": report["met"]}, indent=2))
     print(f"wrote {args.out}")
 
 

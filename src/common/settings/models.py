@@ -586,6 +586,36 @@ class SummaryQualityThresholds(BaseModel):
     max_language_gap: float = Field(ge=0, le=1)
 
 
+class MetricGate(BaseModel):
+    """One evaluation metric's bar: a floor or a ceiling, and how much worse than the champion it may be."""
+
+    min: float | None = None  # higher is better: overall and every gated slice at least this
+    max: float | None = None  # lower is better: overall and every gated slice at most this
+    margin: float = Field(0.0, ge=0)  # non-inferiority margin against the champion
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> MetricGate:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("an evaluation metric has exactly one of min and max")
+        return self
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.min is not None
+
+
+class EvaluationThresholds(BaseModel):
+    """The promotion gate's bars (`pipelines.evaluation.gate`)."""
+
+    metrics: dict[str, MetricGate]
+    slices: list[str]
+    min_slice_rows: int = Field(ge=1)
+    balance_negative_share: float = Field(gt=0, le=1)
+    bootstrap_samples: int = Field(ge=100)
+    confidence: float = Field(gt=0.5, lt=1)
+    seed: int = 0
+
+
 class Thresholds(BaseModel):
     """`config/thresholds.yaml`: the gates, read by pipelines, tests and Terraform alike."""
 
@@ -596,6 +626,7 @@ class Thresholds(BaseModel):
     sft_dataset: SftDatasetThresholds | None = None  # only the SFT dataset builder needs it
     grounding: GroundingThresholds | None = None  # only the grounding scorer's users need it
     summary_quality: SummaryQualityThresholds | None = None  # only what scores answers needs it
+    evaluation: EvaluationThresholds | None = None  # only the evaluation pipeline needs it
 
 
 class RegistrySettings(BaseModel):
