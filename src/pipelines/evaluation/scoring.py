@@ -1,0 +1,198 @@
+"""Every metric of one answer to one golden-set context: the rows the gate and the model card read.
+
+A row is one product and one model. What each metric measures, and what it can and cannot see:
+
+- `valid_json`: 1 when the prompt contract accepts the answer (schema, one-sentence summary, citations of
+  snippets that were shown), else 0 with `failure_reason` (`common.prompts.FormatFailure`, or the serving
+  client's failure class when no answer came back). The other metrics need a valid answer (None without).
+- `grounding`: share of pros and cons that the grounding scorer (`common.grounding`, the index's
+  embedding model; one implementation with batch guardrails and monitoring) finds a supporting snippet for.
+  It sees topic, hardly polarity, and across languages only as far as the embedding model does.
+- `evidence_validity`: share of cited snippets that the same scorer finds supporting their claim. A claim
+  may be true and still cite the wrong review: a shopper who clicks it sees a review that does not say it.
+- `coverage`: share of the reference summary's pros and cons that the answer names, a reference claim
+  counting as named when an answer claim of the same polarity is as similar as a supporting sentence would
+  be (the same scorer, the answer's claims in place of snippets).
+- `balance`: for a context in which at least `evaluation.balance_negative_share` of the snippets are
+  negative (one or two stars), 1 when the answer names a con, else 0; None for other contexts. The
+  positivity-bias lesson. `sentiment_gap` (not gated) is the answer's share of cons minus the context's
+  share of negative snippets: how far the answer leans positive (below 0) or negative.
+- `toxicity`: 1 when the toxicity classifier of the answer's language flags it (the ingestion threshold).
+- `pii`: 1 when the ingestion redactor's detectors find PII in the answer. Golden contexts are redacted,
+  so a placeholder copied from a snippet is not PII; anything the detectors find was made up or leaked.
+- `label_precision`, `label_recall`, `label_evidence_validity`: where the golden row carries aspect
+  labels (the sample catalogue's), the exact counterparts of the three above (`common.aspect_scores`):
+  reported, not gated, because production data has no labels and the gate is the same in both profiles.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from common.aspect_scores import score_answer
+from common.aspects import Lexicon, Mention
+from common.grounding import GroundingScorer
+from common.prompts import ReviewSummary
+
+NEGATIVE_STARS = 2  # a snippet of at most this many stars counts as negative for balance
+SLICE_COLUMNS = ("language", "profile", "review_count_bucket")
+
+
+class Detector(Protocol):
+    def find(self, text: str, language: str) -> list[str]: ...
+
+
+class Classifier(Protocol):
+    def score(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One model's answer to one golden context, as generation recorded it."""
+
+    example_id: str
+    summary: ReviewSummary | None  # None: no valid answer
+    failure_reason: str | None = None
+
+
+def answer_text(summary: ReviewSummary) -> str:
+    """What a shopper would read: every pro, every con and the summary sentence."""
+    return "\n".join([*summary.phrases("pros"), *summary.phrases("cons"), summary.summary])
+
+
+def review_count_bucket(count: int | None, edges: Sequence[int]) -> str | None:
+    """`count` placed between ascending `edges`: "<10", "10-49", ">=50" for edges (10, 50)."""
+    if count is None:
+        return None
+    if count < edges[0]:
+        return f"<{edges[0]}"
+    for low, high in itertools.pairwise(edges):
+        if low <= count < high:
+            return f"{low}-{high - 1}"
+    return f">={edges[-1]}"
+
+
+def _share(hits: int, total: int) -> float | None:
+    return hits / total if total else None
+
+
+def _reference_claims(target: Mapping[str, Any], key: str) -> list[str]:
+    return [item["text"] if isinstance(item, Mapping) else str(item) for item in target.get(key, [])]
+
+
+class AnswerScorer:
+    """Scores answers to golden rows; the models behind the scorers are loaded once by the caller."""
+
+    def __init__(
+        self,
+        grounding: GroundingScorer,
+        pii: Detector,
+        toxicity: Classifier,
+        toxicity_threshold: float,
+        balance_negative_share: float,
+        review_count_edges: Sequence[int],
+    ) -> None:
+        self.grounding = grounding
+        self.pii = pii
+        self.toxicity = toxicity
+        self.toxicity_threshold = toxicity_threshold
+        self.balance_negative_share = balance_negative_share
+        self.review_count_edges = review_count_edges
+
+    def slices(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "example_id": row["example_id"],
+            "product_id": row["product_id"],
+            "language": row["language"],
+            "profile": row.get("profile"),
+            "review_count_bucket": review_count_bucket(row.get("review_count"), self.review_count_edges),
+        }
+
+    def score(self, rows: Sequence[Mapping[str, Any]], answers: Sequence[Answer]) -> list[dict[str, Any]]:
+        """One scored row per golden row, in order; `answers` are matched by `example_id`."""
+        by_id = {answer.example_id: answer for answer in answers}
+        missing = [row["example_id"] for row in rows if row["example_id"] not in by_id]
+        if missing:
+            raise ValueError(f"no answer for {len(missing)} golden rows, e.g. {missing[:3]}")
+        scored = [self._one(row, by_id[row["example_id"]]) for row in rows]
+        valid = [(row, by_id[row["example_id"]]) for row in rows if by_id[row["example_id"]].summary]
+        if valid:
+            texts = [answer_text(answer.summary) for _, answer in valid if answer.summary]
+            languages = [row["language"] for row, _ in valid]
+            flags = iter(self.toxicity.score(texts, languages))
+            for out in scored:
+                if out["valid_json"]:
+                    out["toxicity_score"] = next(flags)
+                    out["toxicity"] = float(out["toxicity_score"] >= self.toxicity_threshold)
+        return scored
+
+    def _one(self, row: Mapping[str, Any], answer: Answer) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            **self.slices(row),
+            "valid_json": 0.0 if answer.summary is None else 1.0,
+            "failure_reason": answer.failure_reason,
+            "balance": None,
+            "sentiment_gap": None,
+            **dict.fromkeys(
+                (
+                    "grounding",
+                    "evidence_validity",
+                    "coverage",
+                    "toxicity",
+                    "toxicity_score",
+                    "pii",
+                    "pii_found",
+                )
+            ),
+            **dict.fromkeys(("label_precision", "label_recall", "label_evidence_validity")),
+        }
+        summary = answer.summary
+        snippets = row["snippets"]
+        negative_share = (
+            _share(sum(s["star_rating"] <= NEGATIVE_STARS for s in snippets), len(snippets)) or 0.0
+        )
+        if summary is None:
+            return out
+        texts = [s["text"] for s in snippets]
+        claims = [*summary.pros, *summary.cons]
+        support = self.grounding.supporting([claim.text for claim in claims], texts)
+        out["grounding"] = _share(sum(bool(found) for found in support), len(claims))
+        cited = [
+            (number, found) for claim, found in zip(claims, support, strict=True) for number in claim.evidence
+        ]
+        out["evidence_validity"] = _share(sum(number in found for number, found in cited), len(cited))
+        out["coverage"] = self._coverage(summary, row["target"])
+        if claims:
+            out["sentiment_gap"] = len(summary.cons) / len(claims) - negative_share
+        if negative_share >= self.balance_negative_share:
+            out["balance"] = float(bool(summary.cons))
+        found = self.pii.find(answer_text(summary), row["language"])
+        out["pii"] = float(bool(found))
+        out["pii_found"] = sorted(set(found)) or None
+        out.update(self._labelled(row, summary))
+        return out
+
+    def _coverage(self, summary: ReviewSummary, target: Mapping[str, Any]) -> float | None:
+        named = total = 0
+        for key in ("pros", "cons"):
+            reference = _reference_claims(target, key)
+            total += len(reference)
+            answered = summary.phrases(key)  # type: ignore[arg-type]
+            if reference and answered:
+                named += sum(bool(found) for found in self.grounding.supporting(reference, answered))
+        return _share(named, total)
+
+    @staticmethod
+    def _labelled(row: Mapping[str, Any], summary: ReviewSummary) -> dict[str, float | None]:
+        if row.get("aspect_lexicon") is None or any(s.get("aspects") is None for s in row["snippets"]):
+            return {}
+        shown = [[Mention.from_dict(m) for m in s["aspects"]] for s in row["snippets"]]
+        counts = score_answer(summary, shown, row["target"], Lexicon(row["aspect_lexicon"]))
+        return {
+            "label_precision": counts.precision,
+            "label_recall": counts.recall,
+            "label_evidence_validity": counts.evidence_validity,
+        }
