@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from common.serving.local_server import UNSUPPORTED_MARKER
+from common.settings import load_settings
+
 # A little multilingual text to learn a vocabulary from: the same phrases in the six languages.
 _PHRASES = {
     "en": ["great product, works well", "arrived late and broken", "the battery lasts two days"],
@@ -54,3 +57,16 @@ def local_toxicity_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local-model")
     assert main(["--out", str(out), "--seed", "0"]) == 0
     return out / f"{LOCAL_MODEL_NAME}.ckpt"
+
+
+@pytest.fixture(scope="session")
+def serving_python() -> Path:
+    """The serving environment `make setup` built; skips where it marked the CPU unsupported."""
+    local = load_settings().serving.local
+    assert local is not None
+    marker = Path(local.python).parent.parent / UNSUPPORTED_MARKER
+    if marker.is_file():
+        pytest.skip(f"vLLM's CPU build cannot run here: {marker.read_text(encoding='utf-8').strip()}")
+    if not Path(local.python).is_file():
+        pytest.fail(f"no serving environment ({local.python}): run `make setup`")
+    return Path(local.python)

@@ -131,11 +131,11 @@ def non_inferiority_check(
     """Candidate against champion on the rows (by `example_id`) where both have a value of `metric`."""
     theirs = {row["example_id"]: row.get(metric) for row in champion}
     sign = 1.0 if gate.higher_is_better else -1.0
-    diffs = [
-        sign * (float(row[metric]) - float(theirs[row["example_id"]]))
-        for row in candidate
-        if row.get(metric) is not None and theirs.get(row["example_id"]) is not None
-    ]
+    diffs = []
+    for row in candidate:
+        mine, other = row.get(metric), theirs.get(row["example_id"])
+        if mine is not None and other is not None:
+            diffs.append(sign * (float(mine) - float(other)))
     if not diffs:
         return Check(
             "non_inferiority", metric, OVERALL, None, -gate.margin, 0, None, "not measured: no paired rows"

@@ -77,19 +77,6 @@ def _make_adapter(base_model: Path, out: Path, seed: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def serving_python() -> Path:
-    """The serving environment `make setup` built; skips where it marked the CPU unsupported."""
-    local = load_settings().serving.local
-    assert local is not None
-    marker = Path(local.python).parent.parent / UNSUPPORTED_MARKER
-    if marker.is_file():
-        pytest.skip(f"vLLM's CPU build cannot run here: {marker.read_text(encoding='utf-8').strip()}")
-    if not Path(local.python).is_file():
-        pytest.fail(f"no serving environment ({local.python}): run `make setup`")
-    return Path(local.python)
-
-
-@pytest.fixture(scope="module")
 def base_model(serving_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from local_models import tiny_base
 
