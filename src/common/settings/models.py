@@ -609,6 +609,7 @@ class EvaluationThresholds(BaseModel):
 
     metrics: dict[str, MetricGate]
     slices: list[str]
+    review_count_edges: list[int] = Field(min_length=1)  # ascending bucket edges
     min_slice_rows: int = Field(ge=1)
     balance_negative_share: float = Field(gt=0, le=1)
     bootstrap_samples: int = Field(ge=100)

@@ -1,5 +1,10 @@
 """Every metric of one answer to one golden-set context: the rows the gate and the model card read.
 
+    python -m pipelines.evaluation.scoring --generate-result-uri URI --output-uri URI --result-uri URI
+
+The `score` heavy step: it reads what `generate` wrote (the golden rows and each model's answers) and
+writes `<output>/<role>.parquet`, one scored row per golden product, for the candidate and the champion.
+
 A row is one product and one model. What each metric measures, and what it can and cannot see:
 
 - `valid_json`: 1 when the prompt contract accepts the answer (schema, one-sentence summary, citations of
@@ -28,14 +33,22 @@ A row is one product and one model. What each metric measures, and what it can a
 from __future__ import annotations
 
 import itertools
+import json
+import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from common import storage
 from common.aspect_scores import score_answer
 from common.aspects import Lexicon, Mention
 from common.grounding import GroundingScorer
 from common.prompts import ReviewSummary
+from common.settings import Settings, get_settings
+from common.step_entrypoint import run_step, step_parser
+
+log = logging.getLogger(__name__)
 
 NEGATIVE_STARS = 2  # a snippet of at most this many stars counts as negative for balance
 SLICE_COLUMNS = ("language", "profile", "review_count_bucket")
@@ -196,3 +209,75 @@ class AnswerScorer:
             "label_recall": counts.recall,
             "label_evidence_validity": counts.evidence_validity,
         }
+
+
+def scorer_from_settings(settings: Settings) -> AnswerScorer:
+    """The scorers of the profile: its embedding model, the ingestion redactor and toxicity models."""
+    from common.embedders import open_embedder
+    from common.pii import PiiRedactor
+    from common.toxicity import ToxicityScorer
+
+    bars, grounding = settings.thresholds.evaluation, settings.thresholds.grounding
+    if bars is None or grounding is None:
+        raise ValueError("thresholds.yaml needs its evaluation and grounding sections to score answers")
+    return AnswerScorer(
+        GroundingScorer(open_embedder(settings), grounding.min_similarity),
+        PiiRedactor.from_settings(settings.ingestion),
+        ToxicityScorer.from_settings(settings.ingestion),
+        settings.thresholds.ingestion.toxicity_quarantine,
+        bars.balance_negative_share,
+        bars.review_count_edges,
+    )
+
+
+def read_answers(uri: str) -> list[Answer]:
+    """The answers `generate` wrote: parsed ones back as summaries, failed ones with their reason."""
+    import pandas as pd
+
+    with storage.open_uri(uri) as handle:
+        frame = pd.read_parquet(handle)
+    answers = []
+    for row in frame.to_dict("records"):
+        text = row.get("answer_json")
+        summary = ReviewSummary.model_validate_json(text) if isinstance(text, str) else None
+        answers.append(Answer(row["example_id"], summary, None if summary else row["failure_reason"]))
+    return answers
+
+
+def read_golden(uri: str) -> list[dict[str, Any]]:
+    with storage.open_uri(uri) as handle:
+        return [json.loads(line) for line in handle.read().decode("utf-8").splitlines() if line.strip()]
+
+
+def run(settings: Settings, generated: Mapping[str, Any], output_uri: str) -> dict[str, Any]:
+    """Score every model's answers; the result names the scored files and the overall means."""
+    import pandas as pd
+
+    rows = read_golden(storage.join(generated["golden_uri"], "golden.jsonl"))
+    scorer = scorer_from_settings(settings)
+    gated = list(settings.thresholds.evaluation.metrics) if settings.thresholds.evaluation else []
+    uris, means = {}, {}
+    for role, answers_uri in generated["answers_uris"].items():
+        frame = pd.DataFrame(scorer.score(rows, read_answers(answers_uri)))
+        uris[role] = storage.join(output_uri, f"{role}.parquet")
+        with storage.open_uri(uris[role], "wb") as handle:
+            frame.to_parquet(handle, index=False)
+        measured = [m for m in gated if m in frame and frame[m].notna().any()]
+        means[role] = {m: round(float(frame[m].mean()), 4) for m in measured}
+        log.info("scored %d answers of the %s: %s", len(frame), role, means[role])
+    return {"rows": len(rows), "scores_uris": uris, "means": means}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("Every metric of every golden answer of the candidate and the champion.")
+    parser.add_argument("--generate-result-uri", required=True, help="the generate step's result (JSON)")
+    parser.add_argument("--output-uri", required=True, help="where <role>.parquet go")
+
+    def body(args: Any) -> dict[str, Any]:
+        return run(get_settings(), storage.read_json(args.generate_result_uri), args.output_uri)
+
+    return run_step(body, parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
-"""The `generate` step end to end: registry aliases -> versions, the pinned golden set from DVC, both models
-answering through the real local vLLM server, one Parquet row per golden product and model.
+"""The `generate` and `score` steps end to end: registry aliases -> versions, the pinned golden set from DVC,
+both models answering through the real local vLLM server, one Parquet row per golden product and model,
+then every answer scored.
 
 The registry is a real MLflow registry (SQLite) holding two versions whose `adapter` artifacts are random
 LoRA adapters of a tiny base model built here; the golden set is versioned in a DVC registry of the test's
@@ -20,7 +21,7 @@ from mlflow.pyfunc import PythonModel
 from common import storage
 from common.data_versioning import DataRegistry
 from common.settings import Settings, get_settings
-from pipelines.evaluation import generate
+from pipelines.evaluation import generate, scoring
 from tests.steps.serving.test_local_vllm import _make_adapter
 
 pytestmark = [pytest.mark.slow, pytest.mark.serving]
@@ -55,7 +56,9 @@ class Summarizer(PythonModel):
 
 
 @pytest.fixture(scope="module")
-def world(serving_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def world(
+    serving_python: Path, tiny_toxicity_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
     """A data folder with a golden version, two registered versions, and a tiny base model to serve."""
     import mlflow.pyfunc
 
@@ -68,6 +71,9 @@ def world(serving_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         patch.setenv("LLMOPS_DATA_DIR", str(root / "data"))
         patch.setenv("LLMOPS_TRAINING__BASE_MODEL", str(base))
         patch.setenv("LLMOPS_SERVING__LOCAL__LOG_DIR", str(root / "logs"))
+        patch.setenv(
+            "LLMOPS_INGESTION__TOXICITY__CHECKPOINTS", json.dumps({"default": str(tiny_toxicity_checkpoint)})
+        )
         get_settings.cache_clear()
         settings = get_settings()
         assert settings.sft is not None
@@ -141,6 +147,25 @@ def test_candidate_and_champion_answer_every_golden_product(world: Settings, tmp
             assert pd.isna(row.answer_json) != pd.isna(row.failure_reason), row
             assert row.attempts >= 1
         assert result["valid_answers"][role] == answers["answer_json"].notna().sum()
+
+    storage.write_json(str(tmp_path / "generated.json"), result)
+    score_args = [
+        "--generate-result-uri",
+        str(tmp_path / "generated.json"),
+        "--output-uri",
+        str(tmp_path / "scores"),
+    ]
+    assert scoring.main([*score_args, "--result-uri", str(tmp_path / "scored.json")]) == 0
+    scored = storage.read_json(str(tmp_path / "scored.json"))
+    for role in ("candidate", "champion"):
+        frame = pd.read_parquet(scored["scores_uris"][role])
+        assert sorted(frame["example_id"]) == ["golden-0", "golden-1", "golden-2"]
+        assert frame["valid_json"].sum() == result["valid_answers"][role]
+        assert scored["means"][role]["valid_json"] == pytest.approx(
+            result["valid_answers"][role] / 3, abs=1e-4
+        )
+        invalid = frame[frame["valid_json"] == 0]
+        assert invalid["failure_reason"].notna().all() and invalid["grounding"].isna().all()
 
 
 def test_the_first_model_has_no_champion_to_answer(world: Settings, tmp_path: Path):
