@@ -70,12 +70,10 @@ def newest_candidate(settings: Any) -> dict[str, Any] | None:
 def golden_contexts(settings: Any, tag: str, work: Path) -> list[Context]:
     """The golden set of version `tag`, each row with the labels it was built from."""
     from common.aspects import Lexicon, Mention
-    from pipelines.training.golden import GOLDEN_FILE, fetch_golden
+    from pipelines.evaluation.generate import fetch_golden_rows
 
-    fetch_golden(settings, tag, str(work / "golden"), work)
     contexts = []
-    for line in (work / "golden" / GOLDEN_FILE).read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for row in fetch_golden_rows(settings, tag, work):
         if row.get("aspect_lexicon") is None or any(s.get("aspects") is None for s in row["snippets"]):
             continue  # a row without labels cannot be scored this way
         contexts.append(

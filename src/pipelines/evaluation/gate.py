@@ -1,5 +1,14 @@
 """The promotion gate: may this candidate replace the champion, and every reason why or why not.
 
+    python -m pipelines.evaluation.gate --generate-result-uri URI --score-result-uri URI --result-uri URI
+
+The `gate` heavy step decides and records: one MLflow run under `<prefix>/evaluation` per evaluation,
+tagged with both model versions, holding every metric overall and per slice under names that line the
+models up in MLflow's compare view (`candidate.grounding`, `champion.grounding`,
+`candidate.grounding.profile:polarized`), the per-row scores as MLflow tables an analyst can sort, and the
+decision with every check. Both model versions get the run's id and the verdict as tags. A failing
+candidate fails the step (exit code 3) with its reasons, and keeps its `candidate` alias.
+
 It reads per-row scores (one row per golden-set product and model: `pipelines.evaluation.scoring`) and
 applies the bars of `thresholds.yaml evaluation:` in two tests:
 
@@ -22,6 +31,8 @@ reported as not measured, never as passed by default; its floor cannot fail, whi
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,7 +40,13 @@ from typing import Any
 
 import numpy as np
 
+from common import storage
+from common.settings import Settings, get_settings
 from common.settings.models import EvaluationThresholds, MetricGate
+from common.step_entrypoint import QualityGateFailed, run_step, step_parser
+from common.tracking import experiment_id, mlflow_for
+
+log = logging.getLogger(__name__)
 
 OVERALL = "overall"
 Row = Mapping[str, Any]  # an example id, slice columns, and metric values (a number, or None: not applicable)
@@ -41,7 +58,7 @@ class Check:
 
     kind: str  # "floor" or "non_inferiority"
     metric: str
-    slice: str  # "overall" or "<column>=<value>"
+    slice: str  # "overall" or "<column>:<value>" (MLflow metric names take a colon, not "=")
     value: float | None  # the candidate's mean, or the mean paired difference
     bound: float  # the floor or ceiling, or -margin
     rows: int
@@ -87,7 +104,7 @@ def slices_of(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, list[Row
     for row in rows:
         for column in columns:
             if row.get(column) is not None:
-                by_value[f"{column}={row[column]}"].append(row)
+                by_value[f"{column}:{row[column]}"].append(row)
     groups.update(sorted(by_value.items()))
     return groups
 
@@ -162,3 +179,118 @@ def decide(candidate: Sequence[Row], champion: Sequence[Row] | None, bars: Evalu
             checks.append(non_inferiority_check(metric, gate, candidate, champion, bars))
     passed = bool(candidate) and all(check.passed is not False for check in checks)
     return Decision(passed=passed, first_model=champion is None, checks=checks)
+
+
+# ---- the step ---------------------------------------------------------------------------------------
+
+
+def read_scores(uri: str) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    with storage.open_uri(uri) as handle:
+        frame = pd.read_parquet(handle)
+    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def slice_metrics(role: str, rows: Sequence[Row], bars: EvaluationThresholds) -> dict[str, float]:
+    """`<role>.<metric>` overall and `<role>.<metric>.<slice>` per slice: names MLflow's compare view
+    lines up across runs and between candidate and champion."""
+    out = {}
+    for name, group in slices_of(rows, bars.slices).items():
+        for metric in bars.metrics:
+            values = _values(group, metric)
+            if values:
+                key = f"{role}.{metric}" if name == OVERALL else f"{role}.{metric}.{name}"
+                out[key] = float(np.mean(values))
+    return out
+
+
+def record(
+    settings: Settings,
+    generated: Mapping[str, Any],
+    scores: Mapping[str, list[dict[str, Any]]],
+    decision: Decision,
+) -> str:
+    """The evaluation's MLflow run; both model versions point back at it. Returns the run id."""
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    bars = settings.thresholds.evaluation
+    assert bars is not None
+    mlflow = mlflow_for(settings)
+    models = generated["models"]
+    candidate = models["candidate"]
+    run_name = f"v{candidate['version']}" + (
+        f" vs v{models['champion']['version']}" if "champion" in models else ""
+    )
+    with mlflow.start_run(experiment_id=experiment_id(settings, "evaluation"), run_name=run_name) as run:
+        mlflow.set_tags(
+            {
+                "llmops.evaluation.verdict": "passed" if decision.passed else "failed",
+                "llmops.golden.dvc_tag": generated["golden_version"],
+                **{f"llmops.{role}.version": m["version"] for role, m in models.items()},
+                **{f"llmops.{role}.alias": m["alias"] for role, m in models.items()},
+            }
+        )
+        mlflow.log_params({"golden_rows": generated["rows"], "first_model": decision.first_model})
+        for role, rows in scores.items():
+            mlflow.log_metrics(slice_metrics(role, rows, bars))
+            mlflow.log_table(pd.DataFrame(rows), f"rows/{role}.json")
+        mlflow.log_dict(decision.to_dict(), "decision.json")
+        run_id = str(run.info.run_id)
+    client = MlflowClient()
+    for model in models.values():
+        client.set_model_version_tag(
+            settings.registry.model_name, model["version"], "llmops.evaluation.run_id", run_id
+        )
+    client.set_model_version_tag(
+        settings.registry.model_name, candidate["version"], "llmops.evaluation.verdict",
+        "passed" if decision.passed else "failed",
+    )  # fmt: skip
+    return run_id
+
+
+def run(settings: Settings, generated: Mapping[str, Any], scored: Mapping[str, Any]) -> dict[str, Any]:
+    bars = settings.thresholds.evaluation
+    if bars is None:
+        raise ValueError("thresholds.yaml has no evaluation section")
+    scores = {role: read_scores(uri) for role, uri in scored["scores_uris"].items()}
+    decision = decide(scores["candidate"], scores.get("champion"), bars)
+    run_id = record(settings, generated, scores, decision)
+    result = {
+        **decision.to_dict(),
+        "mlflow_run_id": run_id,
+        "models": generated["models"],
+        "golden_version": generated["golden_version"],
+    }
+    log.info(
+        "gate %s for version %s (%s): %d checks, %d failed",
+        "passed" if decision.passed else "FAILED", generated["models"]["candidate"]["version"],
+        "first model, floors only" if decision.first_model else "against the champion",
+        len(decision.checks), len(decision.reasons),
+    )  # fmt: skip
+    if not decision.passed:
+        for reason in decision.reasons:
+            log.error("gate: %s", reason)
+        raise QualityGateFailed(f"the candidate failed {len(decision.reasons)} checks", result)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("Decide whether the candidate may be promoted, and record the evaluation in MLflow.")
+    parser.add_argument("--generate-result-uri", required=True, help="the generate step's result (JSON)")
+    parser.add_argument("--score-result-uri", required=True, help="the score step's result (JSON)")
+
+    def body(args: Any) -> dict[str, Any]:
+        generated = storage.read_json(args.generate_result_uri)
+        return run(get_settings(), generated, storage.read_json(args.score_result_uri))
+
+    return run_step(body, parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

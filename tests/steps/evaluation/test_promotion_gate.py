@@ -94,7 +94,7 @@ def test_one_slice_below_its_floor_fails_whatever_the_average(bars):
     assert not decision.passed
     assert decision.reasons == [
         next(
-            c for c in decision.checks if c.slice == "profile=polarized" and c.metric == "grounding"
+            c for c in decision.checks if c.slice == "profile:polarized" and c.metric == "grounding"
         ).sentence()
     ]
 
@@ -114,7 +114,7 @@ def test_a_slice_too_small_is_reported_not_gated_and_an_unmeasured_metric_is_not
         del row["pii"]
     decision = decide(candidate, None, bars)
 
-    language = next(c for c in decision.checks if c.slice == "language=de" and c.metric == "grounding")
+    language = next(c for c in decision.checks if c.slice == "language:de" and c.metric == "grounding")
     assert language.passed is None and "not gated" in language.detail
     pii = next(c for c in decision.checks if c.slice == "overall" and c.metric == "pii")
     assert pii.passed is None and pii.detail.startswith("not measured")
@@ -132,3 +132,92 @@ def test_the_bootstrap_is_reproducible_and_brackets_the_mean():
     mean, low, high = first
     assert low < mean < high
     assert mean == pytest.approx(sum(diffs) / len(diffs))
+
+
+# ---- the step: the decision recorded in MLflow ----------------------------------------------------------
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """A registry of its own holding versions 1 and 2 of the summarizer (no artifacts needed here)."""
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("LLMOPS_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    settings = get_settings()
+    from common.tracking import mlflow_for
+
+    mlflow_for(settings)
+    client = MlflowClient()
+    client.create_registered_model(settings.registry.model_name)
+    for _ in range(2):
+        client.create_model_version(settings.registry.model_name, source=str(tmp_path / "model"))
+    yield settings
+    get_settings.cache_clear()
+
+
+def write_step_inputs(tmp_path, candidate: list[dict], champion: list[dict] | None) -> tuple[str, str]:
+    import pandas as pd
+
+    from common import storage
+
+    models = {"candidate": {"role": "candidate", "alias": "candidate", "version": "2", "golden_tag": "g1"}}
+    uris = {"candidate": str(tmp_path / "candidate.parquet")}
+    pd.DataFrame(candidate).to_parquet(uris["candidate"])
+    if champion is not None:
+        models["champion"] = {"role": "champion", "alias": "champion", "version": "1", "golden_tag": "g1"}
+        uris["champion"] = str(tmp_path / "champion.parquet")
+        pd.DataFrame(champion).to_parquet(uris["champion"])
+    generated = {"golden_version": "g1", "rows": len(candidate), "models": models}
+    storage.write_json(str(tmp_path / "generated.json"), generated)
+    storage.write_json(str(tmp_path / "scored.json"), {"scores_uris": uris})
+    return str(tmp_path / "generated.json"), str(tmp_path / "scored.json")
+
+
+def step(tmp_path, generated: str, scored: str) -> tuple[int, dict]:
+    from common import storage
+    from pipelines.evaluation.gate import main
+
+    result_uri = str(tmp_path / "gate.json")
+    code = main(
+        ["--generate-result-uri", generated, "--score-result-uri", scored, "--result-uri", result_uri]
+    )
+    return code, dict(storage.read_json(result_uri))
+
+
+def test_the_gate_step_records_both_models_side_by_side_and_passes_a_better_candidate(registry, tmp_path):
+    from mlflow import MlflowClient
+
+    code, result = step(tmp_path, *write_step_inputs(tmp_path, rows(0.9), rows(0.7, seed=2)))
+
+    assert code == 0 and result["passed"] and not result["first_model"]
+    client = MlflowClient()
+    run = client.get_run(result["mlflow_run_id"])
+    assert run.data.tags["llmops.evaluation.verdict"] == "passed"
+    assert (run.data.tags["llmops.candidate.version"], run.data.tags["llmops.champion.version"]) == ("2", "1")
+    metrics = run.data.metrics
+    assert metrics["candidate.grounding"] == pytest.approx(0.9) and metrics[
+        "champion.grounding"
+    ] == pytest.approx(0.7)
+    assert (
+        "candidate.grounding.profile:polarized" in metrics
+        and "champion.grounding.language:de" in metrics
+    )
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {
+        a.path for a in client.list_artifacts(run.info.run_id, "rows")
+    }
+    assert {"decision.json", "rows/candidate.json", "rows/champion.json"} <= artifacts
+    version = client.get_model_version(registry.registry.model_name, "2")
+    assert version.tags["llmops.evaluation.run_id"] == result["mlflow_run_id"]
+    assert version.tags["llmops.evaluation.verdict"] == "passed"
+
+
+def test_the_gate_step_fails_a_worse_candidate_with_its_reasons(registry, tmp_path):
+    code, result = step(tmp_path, *write_step_inputs(tmp_path, rows(0.7, noise=0.02), rows(0.85, noise=0.02)))
+
+    assert code == 3
+    assert not result["passed"] and result["reasons"][0].startswith("non_inferiority grounding")
+    from mlflow import MlflowClient
+
+    version = MlflowClient().get_model_version(registry.registry.model_name, "2")
+    assert version.tags["llmops.evaluation.verdict"] == "failed"
