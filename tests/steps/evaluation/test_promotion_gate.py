@@ -199,10 +199,7 @@ def test_the_gate_step_records_both_models_side_by_side_and_passes_a_better_cand
     assert metrics["candidate.grounding"] == pytest.approx(0.9) and metrics[
         "champion.grounding"
     ] == pytest.approx(0.7)
-    assert (
-        "candidate.grounding.profile:polarized" in metrics
-        and "champion.grounding.language:de" in metrics
-    )
+    assert "candidate.grounding.profile:polarized" in metrics and "champion.grounding.language:de" in metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {
         a.path for a in client.list_artifacts(run.info.run_id, "rows")
     }
