@@ -69,23 +69,18 @@ def newest_candidate(settings: Any) -> dict[str, Any] | None:
 
 def golden_contexts(settings: Any, tag: str, work: Path) -> list[Context]:
     """The golden set of version `tag`, each row with the labels it was built from."""
-    from common.aspects import Lexicon, Mention
+    from common.aspects import Lexicon
     from pipelines.evaluation.generate import fetch_golden_rows
+    from pipelines.evaluation.scoring import shown_mentions
 
     contexts = []
     for row in fetch_golden_rows(settings, tag, work):
-        if row.get("aspect_lexicon") is None or any(s.get("aspects") is None for s in row["snippets"]):
+        shown = shown_mentions(row)
+        if shown is None:
             continue  # a row without labels cannot be scored this way
-        contexts.append(
-            Context(
-                row["example_id"],
-                row["language"],
-                [{"star_rating": s["star_rating"], "text": s["text"]} for s in row["snippets"]],
-                [[Mention.from_dict(m) for m in s["aspects"]] for s in row["snippets"]],
-                row["target"],
-                Lexicon(row["aspect_lexicon"]),
-            )
-        )
+        snippets = [{"star_rating": s["star_rating"], "text": s["text"]} for s in row["snippets"]]
+        lexicon = Lexicon(row["aspect_lexicon"])
+        contexts.append(Context(row["example_id"], row["language"], snippets, shown, row["target"], lexicon))
     return contexts
 
 

@@ -96,6 +96,17 @@ def _reference_claims(target: Mapping[str, Any], key: str) -> list[str]:
     return [item["text"] if isinstance(item, Mapping) else str(item) for item in target.get(key, [])]
 
 
+def shown_mentions(row: Mapping[str, Any]) -> list[list[Mention]] | None:
+    """The labelled mentions each snippet of a golden row shows, or None for a row without labels. Rows
+    keep a mention's aspect and polarity; its sentence is in the snippet's text, so none is needed here."""
+    if row.get("aspect_lexicon") is None or any(s.get("aspects") is None for s in row["snippets"]):
+        return None
+    return [
+        [Mention(m["aspect"], m["polarity"], m.get("text", "")) for m in s["aspects"]]
+        for s in row["snippets"]
+    ]
+
+
 class AnswerScorer:
     """Scores answers to golden rows; the models behind the scorers are loaded once by the caller."""
 
@@ -200,9 +211,9 @@ class AnswerScorer:
 
     @staticmethod
     def _labelled(row: Mapping[str, Any], summary: ReviewSummary) -> dict[str, float | None]:
-        if row.get("aspect_lexicon") is None or any(s.get("aspects") is None for s in row["snippets"]):
+        shown = shown_mentions(row)
+        if shown is None:
             return {}
-        shown = [[Mention.from_dict(m) for m in s["aspects"]] for s in row["snippets"]]
         counts = score_answer(summary, shown, row["target"], Lexicon(row["aspect_lexicon"]))
         return {
             "label_precision": counts.precision,
