@@ -635,6 +635,9 @@ class RegistrySettings(BaseModel):
 
     model_name: str = "review-summarizer"
     candidate_alias: str = "candidate"  # set on every newly registered version; evaluation reads it
+    challenger_alias: str = "challenger"  # a candidate that passed the evaluation gate, before the load test
+    champion_alias: str = "champion"  # what batch inference serves
+    previous_alias: str = "previous"  # the champion before the last promotion: where a rollback goes
     sample_summaries: int = 3  # validation examples generated with the reloaded model and logged to the run
     max_new_tokens: int = 256  # the inference configuration bundled with every version (greedy decoding)
     torch_dtype: str = "float32"  # the base model's dtype when a version is loaded for generation
