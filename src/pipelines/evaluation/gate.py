@@ -93,7 +93,7 @@ class Decision:
         }
 
 
-def _values(rows: Sequence[Row], metric: str) -> list[float]:
+def metric_values(rows: Sequence[Row], metric: str) -> list[float]:
     return [float(row[metric]) for row in rows if row.get(metric) is not None]
 
 
@@ -111,7 +111,7 @@ def slices_of(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, list[Row
 
 def floor_check(metric: str, gate: MetricGate, name: str, rows: Sequence[Row], min_rows: int) -> Check:
     """The candidate's mean of `metric` on one slice against the metric's floor or ceiling."""
-    values = _values(rows, metric)
+    values = metric_values(rows, metric)
     bound = gate.min if gate.min is not None else gate.max
     assert bound is not None  # MetricGate guarantees one of them
     if not values:
@@ -202,11 +202,23 @@ def slice_metrics(role: str, rows: Sequence[Row], bars: EvaluationThresholds) ->
     out = {}
     for name, group in slices_of(rows, bars.slices).items():
         for metric in bars.metrics:
-            values = _values(group, metric)
+            values = metric_values(group, metric)
             if values:
                 key = f"{role}.{metric}" if name == OVERALL else f"{role}.{metric}.{name}"
                 out[key] = float(np.mean(values))
     return out
+
+
+def base_model_about(settings: Settings) -> str | None:
+    """What a locally built base model says it is (its `build.json`), or None."""
+    import json
+
+    base = settings.training.base_model
+    build = settings.resolve_path(base) / "build.json" if "://" not in base else None
+    if build is None or not build.is_file():
+        return None
+    about = json.loads(build.read_text(encoding="utf-8")).get("about")
+    return str(about) if about else None
 
 
 def record(
@@ -215,9 +227,12 @@ def record(
     scores: Mapping[str, list[dict[str, Any]]],
     decision: Decision,
 ) -> str:
-    """The evaluation's MLflow run; both model versions point back at it. Returns the run id."""
+    """The evaluation's MLflow run; both model versions point back at it, and the candidate's description
+    is its model card. Returns the run id."""
     import pandas as pd
     from mlflow import MlflowClient
+
+    from pipelines.evaluation.card import model_card  # the card reads this module's slices
 
     bars = settings.thresholds.evaluation
     assert bars is not None
@@ -242,7 +257,22 @@ def record(
             mlflow.log_table(pd.DataFrame(rows), f"rows/{role}.json")
         mlflow.log_dict(decision.to_dict(), "decision.json")
         run_id = str(run.info.run_id)
-    client = MlflowClient()
+        client = MlflowClient()
+        name = settings.registry.model_name
+        tags = client.get_model_version(name, candidate["version"]).tags
+        card = model_card(
+            name,
+            generated,
+            tags,
+            scores,
+            decision,
+            list(bars.metrics),
+            bars.slices,
+            run_id,
+            base_model_about(settings),
+        )
+        mlflow.log_text(card, "model_card.md")
+    client.update_model_version(name, candidate["version"], description=card)
     for model in models.values():
         client.set_model_version_tag(
             settings.registry.model_name, model["version"], "llmops.evaluation.run_id", run_id

@@ -203,10 +203,15 @@ def test_the_gate_step_records_both_models_side_by_side_and_passes_a_better_cand
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {
         a.path for a in client.list_artifacts(run.info.run_id, "rows")
     }
-    assert {"decision.json", "rows/candidate.json", "rows/champion.json"} <= artifacts
+    assert {"decision.json", "model_card.md", "rows/candidate.json", "rows/champion.json"} <= artifacts
     version = client.get_model_version(registry.registry.model_name, "2")
     assert version.tags["llmops.evaluation.run_id"] == result["mlflow_run_id"]
     assert version.tags["llmops.evaluation.verdict"] == "passed"
+    card = version.description
+    assert card.startswith("# review-summarizer version 2\n")
+    assert f"Gate **passed** against champion version 1; MLflow run `{result['mlflow_run_id']}`." in card
+    assert "| profile:polarized | grounding | 0.900 | 0.700 | 12 |" in card
+    assert "## Known limitations" in card and "Failed checks" not in card
 
 
 def test_the_gate_step_fails_a_worse_candidate_with_its_reasons(registry, tmp_path):
@@ -218,3 +223,5 @@ def test_the_gate_step_fails_a_worse_candidate_with_its_reasons(registry, tmp_pa
 
     version = MlflowClient().get_model_version(registry.registry.model_name, "2")
     assert version.tags["llmops.evaluation.verdict"] == "failed"
+    assert "Gate **failed**" in version.description
+    assert f"- {result['reasons'][0]}" in version.description
