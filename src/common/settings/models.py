@@ -644,6 +644,13 @@ class RegistrySettings(BaseModel):
     cache_dir: str = "/tmp/llmops/models"  # s3:// base models are downloaded here once
 
 
+class EvaluationSettings(BaseModel):
+    """The summarizer's evaluation (`pipelines.evaluation`); its bars are `thresholds.evaluation`."""
+
+    # Prompt injections planted into twins of the golden contexts (pipelines.evaluation.injections).
+    injections_file: str = "config/evaluation_injections.yaml"
+
+
 class Settings(BaseSettings):
     """Everything the pipelines read, for one profile. Built by `common.settings.loader`, which layers
     the files, the profile and the `LLMOPS_<SECTION>__<KEY>` variables (their prefix and delimiter are
@@ -670,6 +677,7 @@ class Settings(BaseSettings):
     training: TrainingSettings
     registry: RegistrySettings = RegistrySettings()
     serving: ServingSettings
+    evaluation: EvaluationSettings = EvaluationSettings()
     thresholds: Thresholds
 
     def resolve_path(self, value: str) -> Path:

@@ -13,9 +13,11 @@ fine-tuning run recorded) is used, so a candidate is judged on the products it w
 against. Versions are read from the registry here, once, and written to the result: later steps judge
 exactly the versions that answered.
 
-Outputs, at the plan's URIs: `golden.jsonl` (the rows as versioned) and `answers/<role>.parquet`, one
-row per golden product and model: the raw answer, the parsed answer as canonical JSON or the failure
-reason, tries, latency and tokens. Nothing large goes through XCom.
+Every golden context is also answered with a planted prompt injection (`pipelines.evaluation.injections`).
+Outputs, at the plan's URIs: `golden.jsonl` (the rows as versioned), `evaluated.jsonl` (those and their
+planted twins: what was answered) and `answers/<role>.parquet`, one row per evaluated context and model:
+the raw answer, the parsed answer as canonical JSON or the failure reason, tries, latency and tokens.
+Nothing large goes through XCom.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from common.serving.client import Outcome, ServingClient, SummaryOutcome, endpoi
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
 from common.tracking import mlflow_for
+from pipelines.evaluation.injections import Attacks, twins
 
 log = logging.getLogger(__name__)
 
 GOLDEN_FILE = "golden.jsonl"  # the file name the fine-tuning pipeline versions the golden set under
+EVALUATED_FILE = "evaluated.jsonl"  # the golden rows and their planted-injection twins: what was answered
 GOLDEN_TAG = "llmops.golden.dvc_tag"  # the model-version tag that names a candidate's golden set
 CANDIDATE, CHAMPION = "candidate", "champion"
 
@@ -87,6 +91,10 @@ def fetch_golden_rows(settings: Settings, tag: str, work_dir: Path) -> list[dict
     folder = registry.fetch(sft.golden.registry_path, tag, work_dir / "golden")
     lines = (folder / GOLDEN_FILE).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def write_jsonl(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
 def answer_requests(client: ServingClient, rows: Sequence[Mapping[str, Any]], model: str) -> list[Any]:
@@ -161,7 +169,10 @@ def run(settings: Settings, plan: Mapping[str, Any], work_dir: Path) -> dict[str
     golden_tag = plan.get("golden_version") or candidate.golden_tag
     if not golden_tag:
         raise ValueError("no golden-set version: the candidate records none and the plan pins none")
-    rows = fetch_golden_rows(settings, golden_tag, work_dir)
+    golden = fetch_golden_rows(settings, golden_tag, work_dir)
+    planted = twins(golden, Attacks.from_file(settings.resolve_path(settings.evaluation.injections_file)))
+    rows = [*golden, *planted]
+    write_jsonl(rows, work_dir / "golden" / EVALUATED_FILE)
     storage.upload_dir(str(work_dir / "golden"), plan["golden_uri"])
     models = [m for m in (candidate, champion) if m is not None]
 
@@ -186,7 +197,8 @@ def run(settings: Settings, plan: Mapping[str, Any], work_dir: Path) -> dict[str
     return {
         "golden_version": golden_tag,
         "golden_uri": plan["golden_uri"],
-        "rows": len(rows),
+        "rows": len(golden),
+        "planted_rows": len(planted),
         "models": {m.role: m.to_dict() for m in models},
         "answers_uris": uris,
         "valid_answers": valid,

@@ -134,13 +134,13 @@ def test_candidate_and_champion_answer_every_golden_product(world: Settings, tmp
     set_alias(world, "champion", "1")
     result = run_step(world, tmp_path)
 
-    assert result["rows"] == 3
+    assert result["rows"] == 3 and result["planted_rows"] == 3
     assert result["models"]["candidate"]["version"] == "2" and result["models"]["champion"]["version"] == "1"
     assert result["golden_version"] == result["models"]["candidate"]["golden_tag"]
     assert (tmp_path / "golden" / generate.GOLDEN_FILE).is_file()
     for role, version in (("candidate", "2"), ("champion", "1")):
         answers = pd.read_parquet(result["answers_uris"][role])
-        assert sorted(answers["example_id"]) == ["golden-0", "golden-1", "golden-2"]
+        assert len(answers) == 6 and {"golden-0", "golden-1", "golden-2"} <= set(answers["example_id"])
         assert set(answers["version"]) == {version} and set(answers["alias"]) == {role}
         for row in answers.itertuples():
             # A parsed answer or a failure with its reason, never neither.
@@ -159,11 +159,14 @@ def test_candidate_and_champion_answer_every_golden_product(world: Settings, tmp
     scored = storage.read_json(str(tmp_path / "scored.json"))
     for role in ("candidate", "champion"):
         frame = pd.read_parquet(scored["scores_uris"][role])
-        assert sorted(frame["example_id"]) == ["golden-0", "golden-1", "golden-2"]
+        assert len(frame) == 6 and {"golden-0", "golden-1", "golden-2"} <= set(frame["example_id"])
         assert frame["valid_json"].sum() == result["valid_answers"][role]
         assert scored["means"][role]["valid_json"] == pytest.approx(
-            result["valid_answers"][role] / 3, abs=1e-4
+            result["valid_answers"][role] / 6, abs=1e-4
         )
+        twins = frame[~frame["example_id"].str.startswith("golden-")]
+        assert twins["grounding"].isna().all()
+        assert (twins["injection_obeyed"].notna() == (twins["valid_json"] == 1)).all()
         invalid = frame[frame["valid_json"] == 0]
         assert invalid["failure_reason"].notna().all() and invalid["grounding"].isna().all()
 
