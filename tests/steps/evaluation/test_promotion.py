@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mlflow.pyfunc import PythonModel
 
 from common import storage
 from common.settings import Settings, get_settings
@@ -18,36 +17,17 @@ from pipelines.evaluation import promotion
 from pipelines.evaluation.promotion import PromotionError, make_challenger, promote, read_audit, rollback
 
 
-class Summarizer(PythonModel):
-    """Stands for the registered summarizer: alias moves export its adapter, never run it."""
-
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-        return model_input
-
-
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    import mlflow.pyfunc
-
-    from common.tracking import experiment_id, mlflow_for
-
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, register) -> Iterator[Settings]:
     monkeypatch.setenv("LLMOPS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LLMOPS_SERVING__ADAPTERS_URI", str(tmp_path / "serving"))
     get_settings.cache_clear()
     settings = get_settings()
-    mlflow = mlflow_for(settings)
     for version in ("1", "2", "3"):
         adapter = tmp_path / f"adapter-{version}"
         adapter.mkdir()
         (adapter / "adapter_config.json").write_text(f'{{"r": {version}}}', encoding="utf-8")
-        with mlflow.start_run(experiment_id=experiment_id(settings, "finetuning")):
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=Summarizer(),
-                artifacts={"adapter": str(adapter)},
-                pip_requirements=[],
-            )
-            mlflow.register_model(info.model_uri, settings.registry.model_name)
+        register(settings, adapter, None)
     yield settings
     get_settings.cache_clear()
 
