@@ -1,10 +1,13 @@
 """Alias moves of the summarizer, each written down: challenger, promotion to champion, rollback.
 
-    python -m pipelines.evaluation.promotion challenger --version V --evaluation-run-id ID --actor WHO
+    python -m pipelines.evaluation.promotion --action challenger --gate-result-uri URI --actor WHO
         --result-uri URI
-    python -m pipelines.evaluation.promotion promote --version V --actor WHO --reason TEXT
-        [--evaluation-run-id ID] [--load-test-report-uri URI] --result-uri URI
-    python -m pipelines.evaluation.promotion rollback --actor WHO --reason TEXT --result-uri URI
+    python -m pipelines.evaluation.promotion --action promote --gate-result-uri URI
+        --load-test-result-uri URI --actor WHO [--reason TEXT] --result-uri URI
+    python -m pipelines.evaluation.promotion --action rollback --actor WHO --reason TEXT --result-uri URI
+
+The version and the evaluation run come from the gate's result, the load-test report from the load test
+step's: a step is refused when either says the version did not pass.
 
 The three moves of a version's life after the evaluation gate (`registry` settings name the aliases):
 
@@ -37,7 +40,7 @@ from common import storage
 from common.ids import stable_hash
 from common.serving.adapters import export_alias
 from common.settings import Settings, get_settings
-from common.step_entrypoint import run_step, step_parser
+from common.step_entrypoint import QualityGateFailed, run_step, step_parser
 from common.tracking import mlflow_for
 
 log = logging.getLogger(__name__)
@@ -45,8 +48,9 @@ log = logging.getLogger(__name__)
 AUDIT_TAG = "llmops.audit.last_record"
 
 
-class PromotionError(RuntimeError):
-    """The move cannot be made as asked (nothing to roll back to, a version that is not the challenger)."""
+class PromotionError(QualityGateFailed):
+    """The move cannot be made as asked (nothing to roll back to, a version that did not pass): the step
+    exits with code 3, which is not retried, because trying again cannot make it pass."""
 
 
 @dataclass(frozen=True)
@@ -199,12 +203,13 @@ def parser() -> argparse.ArgumentParser:
     p = step_parser(
         "Move the summarizer's aliases (challenger, promote, rollback) and write the audit record."
     )
-    p.add_argument("action", choices=["challenger", "promote", "rollback"])
-    p.add_argument("--version", help="the model version to make challenger or to promote")
+    p.add_argument("--action", required=True, choices=["challenger", "promote", "rollback"])
     p.add_argument("--actor", required=True, help="who decided: a user name, or the policy that did")
     p.add_argument("--reason", default="", help="why (required for a rollback)")
-    p.add_argument("--evaluation-run-id", help="the MLflow run of the evaluation behind the move")
-    p.add_argument("--load-test-report-uri", help="the load test's report behind a promotion")
+    p.add_argument(
+        "--gate-result-uri", help="the evaluation gate's result: the version and its evaluation run"
+    )
+    p.add_argument("--load-test-result-uri", help="the load test step's result, behind a promotion")
     return p
 
 
@@ -215,21 +220,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = get_settings()
         if args.action == "rollback":
             return rollback(settings, actor=args.actor, reason=args.reason)
-        if not args.version:
-            p.error(f"{args.action} needs --version")
+        if not args.gate_result_uri:
+            p.error(f"{args.action} needs --gate-result-uri (the evaluation the version passed)")
+        gate = storage.read_json(args.gate_result_uri)
+        if not gate.get("passed"):
+            raise PromotionError("the evaluation gate did not pass this version: it is not moved")
+        version, run_id = str(gate["models"]["candidate"]["version"]), str(gate["mlflow_run_id"])
         if args.action == "challenger":
-            if not args.evaluation_run_id:
-                p.error("challenger needs --evaluation-run-id (the evaluation it passed)")
-            return make_challenger(
-                settings, args.version, actor=args.actor, evaluation_run_id=args.evaluation_run_id
-            )
+            return make_challenger(settings, version, actor=args.actor, evaluation_run_id=run_id)
+        if not args.load_test_result_uri:
+            p.error("promote needs --load-test-result-uri (the load test the challenger passed)")
+        load_test = storage.read_json(args.load_test_result_uri)
+        if not load_test.get("passed"):
+            raise PromotionError("the challenger's load test did not pass: it is not promoted")
         return promote(
             settings,
-            args.version,
+            version,
             actor=args.actor,
-            reason=args.reason or "approved after the evaluation gate and the load test",
-            evaluation_run_id=args.evaluation_run_id,
-            load_test_report_uri=args.load_test_report_uri,
+            reason=args.reason or "passed the evaluation gate and the load test, approved",
+            evaluation_run_id=run_id,
+            load_test_report_uri=load_test["report_uri"],
         )
 
     return run_step(body, p, argv)

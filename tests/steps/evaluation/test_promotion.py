@@ -109,17 +109,37 @@ def test_a_rollback_needs_a_reason(settings: Settings):
         rollback(settings, actor="oncall", reason="  ")
 
 
-def test_the_step_promotes_and_writes_its_result(settings: Settings, tmp_path: Path):
-    make_challenger(settings, "3", actor="gate", evaluation_run_id="run-3")
-    result_uri = str(tmp_path / "promote.json")
-    args = ["promote", "--version", "3", "--actor", "policy:auto-approve", "--result-uri", result_uri]
+def test_the_steps_move_only_what_passed_the_gate_and_the_load_test(settings: Settings, tmp_path: Path):
+    gate = {"passed": True, "models": {"candidate": {"version": "3"}}, "mlflow_run_id": "run-3"}
+    load_test = {"passed": True, "report_uri": "file:///reports/lt"}
+    storage.write_json(str(tmp_path / "gate.json"), gate)
+    storage.write_json(str(tmp_path / "load.json"), load_test)
+    result_uri = str(tmp_path / "result.json")
+    common = ["--gate-result-uri", str(tmp_path / "gate.json"), "--actor", "policy:auto-approve"]
+    common += ["--result-uri", result_uri]
 
-    assert promotion.main(args) == 0
-    assert storage.read_json(result_uri)["moves"][0] == {
-        "alias": "champion",
-        "from_version": None,
-        "to_version": "3",
-    }
+    assert promotion.main(["--action", "challenger", *common]) == 0
+    assert storage.read_json(result_uri)["evaluation_run_id"] == "run-3"
     assert (
-        promotion.main(["rollback", "--actor", "x", "--result-uri", result_uri]) != 0
-    )  # no reason, no previous
+        promotion.main(
+            ["--action", "promote", *common, "--load-test-result-uri", str(tmp_path / "load.json")]
+        )
+        == 0
+    )
+    promoted = storage.read_json(result_uri)
+    assert promoted["moves"][0] == {"alias": "champion", "from_version": None, "to_version": "3"}
+    assert promoted["load_test_report_uri"] == "file:///reports/lt"
+
+    storage.write_json(str(tmp_path / "load.json"), {**load_test, "passed": False})
+    make_challenger(settings, "2", actor="gate", evaluation_run_id="run-2")
+    storage.write_json(str(tmp_path / "gate.json"), {**gate, "models": {"candidate": {"version": "2"}}})
+    assert (
+        promotion.main(
+            ["--action", "promote", *common, "--load-test-result-uri", str(tmp_path / "load.json")]
+        )
+        == 3
+    )
+    assert aliases(settings) == {"champion": "3", "challenger": "2"}  # a failed load test promotes nothing
+    assert (
+        promotion.main(["--action", "rollback", "--actor", "x", "--result-uri", result_uri]) != 0
+    )  # no reason
