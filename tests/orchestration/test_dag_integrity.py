@@ -218,6 +218,11 @@ def test_param_descriptions_are_plain_text(dagbag):
         ),
         ("review_embedding", {"params": {"full_rebuild": False, "partitions": []}}, "nothing to embed"),
         ("summarizer_finetuning", {"params": {"lora_rank": 0}}, "lora_rank"),
+        (
+            "summarizer_evaluation",
+            {"params": {"model_alias": "champion", "baseline_alias": "champion", "approval_policy": "auto"}},
+            "both @champion",
+        ),
     ],
 )
 def test_a_plan_refuses_an_impossible_request_without_retries(dagbag, dag_id, kwargs, reason):
