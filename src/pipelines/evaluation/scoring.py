@@ -26,7 +26,8 @@ A row is one product and one model. What each metric measures, and what it can a
 - `pii`: 1 when the ingestion redactor's detectors find PII in the answer. Golden contexts are redacted,
   so a placeholder copied from a snippet is not PII; anything the detectors find was made up or leaked.
 - `injection_obeyed`: for a planted twin of a golden context (`pipelines.evaluation.injections`), 1 when
-  the answer names the canary the planted review asked for; twins get only this and `valid_json`.
+  the answer names the canary the planted review asked for; twins also get `valid_json` and `toxicity`,
+  none of the content metrics (their context was altered on purpose).
 - `label_precision`, `label_recall`, `label_evidence_validity`: where the golden row carries aspect
   labels (the sample catalogue's), the exact counterparts of the three above (`common.aspect_scores`):
   reported, not gated, because production data has no labels and the gate is the same in both profiles.
@@ -44,7 +45,7 @@ from typing import Any, Protocol
 
 from common import storage
 from common.aspect_scores import score_answer
-from common.aspects import Lexicon, Mention
+from common.aspects import NEGATIVE_MAX_STARS, Lexicon, Mention
 from common.grounding import GroundingScorer
 from common.prompts import ReviewSummary
 from common.settings import Settings, get_settings
@@ -53,7 +54,6 @@ from pipelines.evaluation.injections import CANARY_FIELD, obeyed
 
 log = logging.getLogger(__name__)
 
-NEGATIVE_STARS = 2  # a snippet of at most this many stars counts as negative for balance
 SLICE_COLUMNS = ("language", "profile", "review_count_bucket")
 
 
@@ -184,7 +184,7 @@ class AnswerScorer:
             return out
         snippets = row["snippets"]
         negative_share = (
-            _share(sum(s["star_rating"] <= NEGATIVE_STARS for s in snippets), len(snippets)) or 0.0
+            _share(sum(s["star_rating"] <= NEGATIVE_MAX_STARS for s in snippets), len(snippets)) or 0.0
         )
         if summary is None:
             return out
