@@ -96,6 +96,58 @@ def run_finetuning() -> dict:
     return latest_event_extra("summarizer_candidate")
 
 
+def run_evaluation() -> dict:
+    """The evaluation DAG on the new candidate, the promotion approved by the demo's policy. A candidate
+    the gate rejects is an outcome to show, not a failed demo: its result says why."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from common import storage
+    from common.settings import get_settings
+
+    dag = DagBag(dag_folder=str(REPO / "dags" / "summarizer_evaluation.py")).get_dag("summarizer_evaluation")
+    dag_run = dag.test(run_conf={"approval_policy": "auto"})
+    runs = Path(storage.local_path(storage.join(get_settings().lake_uri, "evaluation")))
+    gates = sorted(runs.glob("*/results/gate.json"), key=lambda path: path.stat().st_mtime)
+    if not gates:
+        raise SystemExit(f"summarizer_evaluation finished in state {dag_run.state} before its gate")
+    results = gates[-1].parent
+    outcome = {"state": str(dag_run.state), "gate": json.loads(gates[-1].read_text(encoding="utf-8"))}
+    for step in ("load_test", "promote"):
+        if (results / f"{step}.json").is_file():
+            outcome[step] = json.loads((results / f"{step}.json").read_text(encoding="utf-8"))
+    if dag_run.state != "success" and outcome["gate"]["passed"]:
+        raise SystemExit(f"summarizer_evaluation finished in state {dag_run.state}; see the task logs above")
+    return outcome
+
+
+def print_evaluation(evaluation: dict, model_uri: str) -> None:
+    from common.settings import get_settings
+
+    settings = get_settings()
+    gate = evaluation["gate"]
+    version = gate["models"]["candidate"]["version"]
+    print("\n=== summarizer_evaluation ===")
+    print(f"golden set:        {gate['golden_version']} (and a planted-injection twin of every product)")
+    experiment = f"{settings.tracking.experiment_prefix}/evaluation"
+    print(f"evaluation run:    MLflow run {gate['mlflow_run_id']} (experiment {experiment});")
+    print(f"                   the model card is the description of {model_uri}")
+    overall = [c for c in gate["checks"] if c["slice"] == "overall" and c["value"] is not None]
+    print(
+        "gate, overall:     "
+        + ", ".join(f"{c['metric']} {c['value']:.2f}" for c in overall if c["kind"] == "floor")
+    )
+    if not gate["passed"]:
+        print(
+            f"gate:              FAILED, {len(gate['reasons'])} checks; version {version} stays a candidate:"
+        )
+        for reason in gate["reasons"]:
+            print(f"                   - {reason}")
+    else:
+        print(f"gate:              passed; load test {evaluation.get('load_test', {}).get('passed')}")
+        if "promote" in evaluation:
+            print(f"promoted:          version {version} is champion ({evaluation['promote']['actor']})")
+
+
 def ensure_base_model() -> None:
     """The local summarizer base: `make setup` builds it; on a machine where it did not, it is built (or
     copied from the cache) here, before fine-tuning needs it."""
@@ -178,6 +230,8 @@ def main() -> None:
         f"registered:        {candidate['model_uri']} (alias {candidate['alias']},"
         f" MLflow run {candidate['mlflow_run_id']})"
     )
+
+    print_evaluation(run_evaluation(), candidate["model_uri"])
 
 
 if __name__ == "__main__":
