@@ -201,13 +201,6 @@ def main() -> None:
     bar = settings.thresholds.summary_quality
     if bar is None:
         raise SystemExit("thresholds.yaml has no summary_quality section")
-    local = settings.serving.local
-    assert local is not None, "the local profile serves with serving.local"
-    settings = settings.model_copy(
-        update={
-            "serving": settings.serving.model_copy(update={"local": local.model_copy(update={"port": 0})})
-        }
-    )
     base = settings.resolve_path(settings.training.base_model)
     build = json.loads((base / "build.json").read_text(encoding="utf-8"))
     report = report_header("summarizer")
@@ -245,7 +238,7 @@ def main() -> None:
         report["contexts"] = {name: len(contexts) for name, contexts in sets.items()}
         report["results"] = {}
         report["met"] = {}
-        with LocalVllmServer(settings, adapters) as server:
+        with LocalVllmServer(settings, adapters, port=0) as server:
             for set_name, contexts in sets.items():
                 for name, served in models.items():
                     for decoding in DECODINGS:

@@ -133,6 +133,7 @@ class LocalVllmServer:
         adapters: Mapping[str, str | Path] | None = None,
         *,
         extra_args: Sequence[str] = (),
+        port: int | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         local = self.settings.serving.local
@@ -146,7 +147,7 @@ class LocalVllmServer:
         self.adapters = {alias: Path(folder) for alias, folder in (adapters or {}).items()}
         self.extra_args = [*local.extra_args, *extra_args]
         self.host = local.host
-        self.port = local.port
+        self.port = local.port if port is None else port  # 0: any free loopback port
         self.log_path: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
@@ -214,7 +215,7 @@ class LocalVllmServer:
         if self._process is not None:
             raise RuntimeError("the server is already started")
         python = serving_environment(self.local)
-        port = self.local.port or free_loopback_port(self.host)
+        port = self.port or free_loopback_port(self.host)
         command = self.command(python, port)
         log_dir = self.settings.resolve_path(self.local.log_dir)
         log_dir.mkdir(parents=True, exist_ok=True)

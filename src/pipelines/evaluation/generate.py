@@ -181,9 +181,7 @@ def run(settings: Settings, plan: Mapping[str, Any], work_dir: Path) -> dict[str
         from common.serving.local_server import LocalVllmServer
 
         adapters = export_aliases(settings)
-        local = settings.serving.local.model_copy(update={"port": 0})
-        served = settings.model_copy(update={"serving": settings.serving.model_copy(update={"local": local})})
-        with LocalVllmServer(served, {m.alias: adapters[m.alias] for m in models}) as server:
+        with LocalVllmServer(settings, {m.alias: adapters[m.alias] for m in models}, port=0) as server:
             answers = generate_answers(settings, server.url, None, rows, models)
     else:
         url, api_key = endpoint_from_settings(settings)

@@ -70,9 +70,7 @@ def run(
         exported = export_alias(settings, alias)
         if exported is None:
             raise ValueError(f"{settings.registry.model_name}@{alias} does not exist: nothing to load-test")
-        local = settings.serving.local.model_copy(update={"port": 0})
-        served = settings.model_copy(update={"serving": settings.serving.model_copy(update={"local": local})})
-        with LocalVllmServer(served, {alias: exported.local_path}) as server:
+        with LocalVllmServer(settings, {alias: exported.local_path}, port=0) as server:
             code = _run_load_test(
                 load_test_command(server.url, alias, report_dir, profile, duration), None, settings
             )
