@@ -10,6 +10,7 @@ TASKS_PYTHON ?= $(shell scripts/find-python.sh 3.11)
 VENV := .venv
 TASKS_VENV := .venv-tasks
 SERVING_VENV := .venv-serving
+EVALUATION_VENV := .venv-evaluation
 UV := $(VENV)/bin/uv
 AIRFLOW_VERSION := 3.3.1
 CONSTRAINTS := mwaa/constraints/airflow-3.3.1-constraints-3.12.txt
@@ -17,16 +18,17 @@ ESSENTIAL := mwaa/constraints/mwaa-essential-constraints-3.3.1.txt
 TOXICITY_MODEL := .local/models/toxicity/tiny-multilingual.ckpt
 BASE_MODEL := .local/models/base/tiny-llama/config.json
 SUMMARIZER_BASE := .local/models/base/summarizer
+GROUNDING_MODEL := .local/models/grounding/minilm-catalogue
 export LLMOPS_PROFILE ?= local
 
-.PHONY: help setup setup-airflow setup-tasks setup-serving serve local-models base-model demo test test-orchestration \
+.PHONY: help setup setup-airflow setup-tasks setup-evaluation setup-serving serve local-models grounding-model base-model demo test test-orchestration \
 	test-steps lint typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding bench-dag-parse \
 	bench-serving bench-summarizer clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-setup: setup-airflow setup-tasks setup-infra setup-serving local-models ## build .venv (MWAA mirror), .venv-tasks (task image mirror), .venv-infra, .venv-serving and the local models
+setup: setup-airflow setup-tasks setup-evaluation setup-infra setup-serving local-models ## build .venv (MWAA mirror), .venv-tasks (task image mirror), .venv-evaluation, .venv-infra, .venv-serving and the local models
 
 # The orchestration environment mirrors MWAA: Airflow and providers under MWAA's constraints,
 # plus requirements.txt (what MWAA installs) and the dev tooling.
@@ -49,6 +51,14 @@ setup-tasks: setup-airflow
 	$(UV) pip install --python $(TASKS_VENV)/bin/python -r requirements-tasks.txt -r requirements-dev.txt \
 		-r requirements-loadtest.txt -r requirements-training.txt
 	$(UV) pip install --python $(TASKS_VENV)/bin/python --no-deps -e .
+
+# The evaluation environment mirrors docker/evaluation: giskard and ragas for the evaluation's scan step
+# (pipelines.evaluation.scan, steps.pythons.evaluation); giskard pins numpy<2, which .venv-tasks cannot take.
+setup-evaluation: setup-airflow
+	@test -n "$(TASKS_PYTHON)" || { echo 'Python 3.11 is needed for .venv-evaluation'; exit 1; }
+	test -x $(EVALUATION_VENV)/bin/python || $(TASKS_PYTHON) -m venv $(EVALUATION_VENV)
+	$(UV) pip install --python $(EVALUATION_VENV)/bin/python -r requirements-evaluation.txt
+	$(UV) pip install --python $(EVALUATION_VENV)/bin/python --no-deps -e .
 
 # The local profile's summarizer server (`make serve`, common.serving.local_server): vLLM's CPU build,
 # a version island (requirements-serving.txt says why each step). About 7 minutes and 3.5 GB the first
@@ -77,9 +87,14 @@ $(SERVING_VENV)/.ready: requirements-serving.txt
 	touch $@
 
 # Models the local profile needs, built offline (no model hub) by the `local_models` tooling from the
-# sample data: the small toxicity classifier, the summarizer base trained from scratch
-# (training.base_model in config/profiles/local.yaml) and the random-weight stand-in tests train on.
-local-models: $(TOXICITY_MODEL) $(BASE_MODEL) base-model
+# sample data: the small toxicity classifier, the grounding encoder (embedding.grounding_model), the
+# summarizer base trained from scratch (training.base_model in config/profiles/local.yaml) and the
+# random-weight stand-in tests train on.
+local-models: $(TOXICITY_MODEL) $(BASE_MODEL) grounding-model base-model
+
+# About 10 minutes on two cores the first time, then cached by content key like the base model.
+grounding-model: ## align the shipped MiniLM to the sample catalogue's languages and polarity (the grounding scorer's)
+	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m local_models.grounding_encoder --out $(GROUNDING_MODEL)
 
 # About 25 minutes on two cores the first time; then the cache (a content key of the code, the sample
 # generator, the prompt contract and the settings, under ~/.cache/review-summarizer) answers in seconds.

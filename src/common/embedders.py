@@ -43,7 +43,11 @@ def resolve_model_dir(model: EmbeddingModelSettings, cache_dir: str) -> Path:
         return Path(import_module(model.package).get_model_path())
     if not model.path:
         raise ValueError(f"embedding model {model.version!r} needs `package` or `path`")
-    return storage.model_dir(model.path, cache_dir, model.version)
+    folder = storage.model_dir(model.path, cache_dir, model.version)
+    if not (folder / "config.json").is_file():
+        # The local profile's models are built by `make setup`; a missing one is a set-up step not taken.
+        raise FileNotFoundError(f"embedding model {model.version!r}: no model at {folder} (see `make setup`)")
+    return folder
 
 
 class SentenceTransformerEmbedder:
@@ -156,10 +160,10 @@ class BedrockEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def open_embedder(settings: Any) -> Embedder:
-    """The profile's configured embedding model."""
+def open_embedder(settings: Any, model_key: str | None = None) -> Embedder:
+    """The profile's configured embedding model, or the one of `embedding.models` named `model_key`."""
     embedding = settings.embedding
-    model = embedding.models[embedding.model]
+    model = embedding.models[model_key or embedding.model]
     cache_dir = settings.resolve_path(embedding.cache_dir)
     if model.kind == "sentence_transformers":
         return SentenceTransformerEmbedder(model, cache_dir)

@@ -37,11 +37,16 @@ class SageMakerSettings(BaseModel):
     # The VPC the jobs run in (the OpenSearch domain is reachable only there); comma-separated ids.
     subnet_ids: str = ""
     security_group_ids: str = ""
+    # The images of the other step environments, by name (`evaluation`: giskard and ragas, whose numpy<2
+    # the task image cannot take); a step names its environment, `tasks` is `image_uri`.
+    images: dict[str, str] = {}
 
 
 class StepSettings(BaseModel):
     runner: Literal["subprocess", "sagemaker"]
     python: str | None = None  # interpreter of the task environment (subprocess runner)
+    # Interpreters of the other step environments by name (subprocess runner), as `sagemaker.images`.
+    pythons: dict[str, str] = {}
     timeout_s: int = Field(default=7200, gt=0)  # subprocess runner: a step running longer is killed
     kill_grace_s: float = Field(default=10.0, ge=0)  # between SIGTERM and SIGKILL of a timed-out step
     sagemaker: SageMakerSettings | None = None
@@ -217,6 +222,8 @@ class RetrievalEvalSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     model: str  # key into `models`
     models: dict[str, EmbeddingModelSettings]
+    # key into `models` of the grounding scorer's model (common.grounding); None: the index's model
+    grounding_model: str | None = None
     overlap_tokens: int = 32  # sentences carried from one chunk of a long review into the next
     read_batch_rows: int = 2048  # reviews chunked and encoded per batch
     cache_dir: str | None = None  # downloaded (s3://) model folders
@@ -224,6 +231,15 @@ class EmbeddingSettings(BaseModel):
     evaluation: RetrievalEvalSettings  # the index quality gate's evaluation set
     # Airflow pool (one slot) every task that writes to the vector store runs in: embed, gate, forget
     writers_pool: str = "vector_store_writers"
+
+    @model_validator(mode="after")
+    def _known_models(self) -> EmbeddingSettings:
+        for field, key in (("model", self.model), ("grounding_model", self.grounding_model)):
+            if key is not None and key not in self.models:
+                raise ValueError(
+                    f"embedding.{field} {key!r} is not one of embedding.models {sorted(self.models)}"
+                )
+        return self
 
 
 class HnswSettings(BaseModel):
@@ -376,6 +392,8 @@ class ServingSettings(BaseModel):
     health_poll_s: float = Field(default=5.0, gt=0)
     max_tokens: int = Field(default=384, ge=1)  # the decoding batch inference, evaluation and monitoring use
     temperature: float = Field(default=0.0, ge=0)
+    # One serving node's hour: what the model card prices 1,000 summaries with, at the load test's rate.
+    gpu_hour_price_usd: float = Field(default=1.006, gt=0)
     local: LocalServerSettings | None = None  # the local profile's server; absent in `aws`
 
 
@@ -644,11 +662,25 @@ class RegistrySettings(BaseModel):
     cache_dir: str = "/tmp/llmops/models"  # s3:// base models are downloaded here once
 
 
+class ScanSettings(BaseModel):
+    """The evaluation's giskard and ragas step (`pipelines.evaluation.scan`): reported, not gated."""
+
+    # One strong one-star complaint per language: the directionality test adds it to each context.
+    behaviour_file: str = "config/evaluation_behaviour.yaml"
+    typo_rate: float = Field(default=0.05, gt=0, lt=1)  # typos per character (giskard's typo transformation)
+    invariance_min_jaccard: float = Field(
+        default=0.5, ge=0, le=1
+    )  # claims kept for an invariance test to pass
+    injection_samples: int = Field(default=40, ge=1)  # giskard's injection prompts sent to the model
+    seed: int = 0
+
+
 class EvaluationSettings(BaseModel):
     """The summarizer's evaluation (`pipelines.evaluation`); its bars are `thresholds.evaluation`."""
 
     # Prompt injections planted into twins of the golden contexts (pipelines.evaluation.injections).
     injections_file: str = "config/evaluation_injections.yaml"
+    scan: ScanSettings = ScanSettings()
 
 
 class Settings(BaseSettings):

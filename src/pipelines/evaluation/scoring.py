@@ -10,9 +10,9 @@ A row is one product and one model. What each metric measures, and what it can a
 - `valid_json`: 1 when the prompt contract accepts the answer (schema, one-sentence summary, citations of
   snippets that were shown), else 0 with `failure_reason` (`common.prompts.FormatFailure`, or the serving
   client's failure class when no answer came back). The other metrics need a valid answer (None without).
-- `grounding`: share of pros and cons that the grounding scorer (`common.grounding`, the index's
-  embedding model; one implementation with batch guardrails and monitoring) finds a supporting snippet for.
-  It sees topic, hardly polarity, and across languages only as far as the embedding model does.
+- `grounding`: share of pros and cons that the grounding scorer (`common.grounding`, one implementation
+  with batch guardrails and monitoring) finds a supporting snippet for. What its model can and cannot see
+  (topic, polarity, languages) is in `common.grounding`.
 - `evidence_validity`: share of cited snippets that the same scorer finds supporting their claim. A claim
   may be true and still cite the wrong review: a shopper who clicks it sees a review that does not say it.
 - `coverage`: share of the reference summary's pros and cons that the answer names, a reference claim
@@ -46,7 +46,7 @@ from typing import Any, Protocol
 from common import storage
 from common.aspect_scores import score_answer
 from common.aspects import NEGATIVE_MAX_STARS, Lexicon, Mention
-from common.grounding import GroundingScorer
+from common.grounding import GroundingScorer, open_grounding_scorer
 from common.prompts import ReviewSummary
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
@@ -80,15 +80,16 @@ def answer_text(summary: ReviewSummary) -> str:
 
 
 def review_count_bucket(count: int | None, edges: Sequence[int]) -> str | None:
-    """`count` placed between ascending `edges`: "<10", "10-49", ">=50" for edges (10, 50)."""
+    """`count` placed between ascending `edges`: "under 10", "10-49", "50 or more" for edges (10, 50),
+    words rather than `<` and `>=`, which MLflow refuses in the metric names the slice becomes part of."""
     if count is None:
         return None
     if count < edges[0]:
-        return f"<{edges[0]}"
+        return f"under {edges[0]}"
     for low, high in itertools.pairwise(edges):
         if low <= count < high:
             return f"{low}-{high - 1}"
-    return f">={edges[-1]}"
+    return f"{edges[-1]} or more"
 
 
 def _share(hits: int, total: int) -> float | None:
@@ -231,16 +232,15 @@ class AnswerScorer:
 
 
 def scorer_from_settings(settings: Settings) -> AnswerScorer:
-    """The scorers of the profile: its embedding model, the ingestion redactor and toxicity models."""
-    from common.embedders import open_embedder
+    """The scorers of the profile: its grounding scorer, the ingestion redactor and toxicity models."""
     from common.pii import PiiRedactor
     from common.toxicity import ToxicityScorer
 
-    bars, grounding = settings.thresholds.evaluation, settings.thresholds.grounding
-    if bars is None or grounding is None:
-        raise ValueError("thresholds.yaml needs its evaluation and grounding sections to score answers")
+    bars = settings.thresholds.evaluation
+    if bars is None:
+        raise ValueError("thresholds.yaml has no `evaluation` section: answers cannot be scored")
     return AnswerScorer(
-        GroundingScorer(open_embedder(settings), grounding.min_similarity),
+        open_grounding_scorer(settings),
         PiiRedactor.from_settings(settings.ingestion),
         ToxicityScorer.from_settings(settings.ingestion),
         settings.thresholds.ingestion.toxicity_quarantine,

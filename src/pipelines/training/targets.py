@@ -173,12 +173,8 @@ def target_builder(settings: Settings) -> TargetBuilder:
     sft, _ = sft_settings(settings)
     if sft.aspect_labels_uri:
         return LabelledTargets.from_uri(sft.aspect_labels_uri)
-    from common.embedders import open_embedder
-    from common.grounding import GroundingScorer
+    from common.grounding import open_grounding_scorer
     from common.prompts import load_prompt
 
-    if settings.thresholds.grounding is None:
-        raise ValueError("thresholds.yaml has no `grounding` section: references cannot be grounded")
     schema = load_prompt().output_schema["properties"]["pros"]["items"]["properties"]["evidence"]
-    scorer = GroundingScorer(open_embedder(settings), settings.thresholds.grounding.min_similarity)
-    return GroundedReferences(scorer, int(schema.get("maxItems", 8)))
+    return GroundedReferences(open_grounding_scorer(settings), int(schema.get("maxItems", 8)))

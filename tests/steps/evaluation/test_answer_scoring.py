@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from common.embedders import open_embedder
-from common.grounding import GroundingScorer
+from common.grounding import open_grounding_scorer
 from common.pii import PiiRedactor
 from common.prompts import ReviewSummary
 from common.settings import get_settings
@@ -73,7 +72,7 @@ def scorer(local_toxicity_model) -> AnswerScorer:
         update={"checkpoints": {"default": str(local_toxicity_model)}}
     )
     return AnswerScorer(
-        GroundingScorer(open_embedder(settings), settings.thresholds.grounding.min_similarity),
+        open_grounding_scorer(settings),
         PiiRedactor.from_settings(settings.ingestion),
         ToxicityScorer.from_settings(settings.ingestion.model_copy(update={"toxicity": toxicity})),
         settings.thresholds.ingestion.toxicity_quarantine,
@@ -203,7 +202,7 @@ def test_labels_give_the_exact_counterparts_where_a_row_has_them(scorer):
 
 @pytest.mark.parametrize(
     ("count", "bucket"),
-    [(None, None), (3, "<10"), (10, "10-49"), (49, "10-49"), (50, ">=50"), (4000, ">=50")],
+    [(None, None), (3, "under 10"), (10, "10-49"), (49, "10-49"), (50, "50 or more"), (4000, "50 or more")],
 )
 def test_review_count_buckets(count, bucket):
     assert review_count_bucket(count, (10, 50)) == bucket
