@@ -9,6 +9,7 @@ on every `summarizer_candidate` Asset event (fine-tuning registered a candidate)
 | `plan` | pins the run: the alias to evaluate and the one to compare against, the golden-set version, the approval policy, where each step writes | worker |
 | `generate` | candidate and champion answer every golden product, and a twin of it with a planted prompt injection, through the serving path batch inference uses (locally a vLLM server with both adapters) | heavy step |
 | `score` | every metric of every answer: format, grounding, evidence validity, coverage, balance, toxicity, PII, injection obedience | heavy step |
+| `scan` | on the evaluation image (giskard, ragas): behaviour tests against the served candidate (typo and order invariance, a con named once a strong complaint is added), giskard's prompt-injection scan with its HTML report, and similarity to the references (ROUGE-L, chrF); reported, not gated | heavy step (evaluation image) |
 | `gate` | floors per metric on every slice (language, product profile, review count) and non-inferiority to the champion by paired bootstrap; one MLflow run (`llmops/evaluation`) with both models side by side, per-row tables and the model card, set as the version's description. A failed gate ends the run here: the version keeps `candidate` | heavy step |
 | `challenger` | the version becomes `challenger`, its adapter exported to the serving location | heavy step |
 | `load_test` | the project's Locust load test against the challenger (`thresholds.yaml load_test`); a breach ends the run | heavy step |
@@ -116,12 +117,24 @@ with DAG(
         },
         settings,
     )
+    scan = heavy_step(
+        "scan",
+        "pipelines.evaluation.scan",
+        {
+            "generate_result_uri": _plan("generate_result_uri"),
+            "output_uri": _plan("scan_uri"),
+            "result_uri": _plan("scan_result_uri"),
+        },
+        settings,
+        environment="evaluation",
+    )
     gate = heavy_step(
         "gate",
         "pipelines.evaluation.gate",
         {
             "generate_result_uri": _plan("generate_result_uri"),
             "score_result_uri": _plan("score_result_uri"),
+            "scan_result_uri": _plan("scan_result_uri"),
             "result_uri": _plan("gate_result_uri"),
         },
         settings,
@@ -208,7 +221,7 @@ with DAG(
     run_plan = plan()
     routed = route(run_plan)
     decided = approver()
-    chain(run_plan, generate, score, gate, challenger, load_test, review(run_plan), routed)
+    chain(run_plan, generate, [score, scan], gate, challenger, load_test, review(run_plan), routed)
     routed >> [approve, auto_approve()] >> decided
     chain(decided, promote)
     # A teardown of the plan: it runs once the run has ended, succeeded or failed, and never decides its state.

@@ -112,7 +112,7 @@ def run_evaluation() -> dict:
         raise SystemExit(f"summarizer_evaluation finished in state {dag_run.state} before its gate")
     results = gates[-1].parent
     outcome = {"state": str(dag_run.state), "gate": json.loads(gates[-1].read_text(encoding="utf-8"))}
-    for step in ("load_test", "promote"):
+    for step in ("scan", "load_test", "promote"):
         if (results / f"{step}.json").is_file():
             outcome[step] = json.loads((results / f"{step}.json").read_text(encoding="utf-8"))
     if dag_run.state != "success" and outcome["gate"]["passed"]:
@@ -136,6 +136,21 @@ def print_evaluation(evaluation: dict, model_uri: str) -> None:
         "gate, overall:     "
         + ", ".join(f"{c['metric']} {c['value']:.2f}" for c in overall if c["kind"] == "floor")
     )
+    if "scan" in evaluation:
+        scan = evaluation["scan"]
+        behaviour = ", ".join(f"{name} {rate:.2f}" for name, rate in scan["behaviour"].items())
+        injections = scan["injection_scan"]
+        similarity = scan["reference_similarity"].get("candidate", {})
+        print(f"behaviour:         {behaviour} (share of golden products passing; reported, not gated)")
+        print(
+            f"giskard scan:      {injections['issues']} injection technique groups with failures"
+            f" over {injections['prompts']} prompts; report {scan['report_uri']}"
+        )
+        if similarity:
+            print(
+                f"vs references:     ROUGE-L {similarity['rouge_l']:.2f},"
+                f" chrF {similarity['chrf']:.2f} (ragas)"
+            )
     if not gate["passed"]:
         print(
             f"gate:              FAILED, {len(gate['reasons'])} checks; version {version} stays a candidate:"

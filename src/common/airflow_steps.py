@@ -18,16 +18,23 @@ from airflow.sdk import BaseOperator
 
 from common.dag_defaults import heavy_step_timeout, training_step_timeout
 from common.settings import Settings, TrainingHyperparameters
-from common.steps import StepCall, StepFailed, SubprocessStepRunner, TrainingCall, processing_job_name
+from common.steps import (
+    TASKS,
+    StepCall,
+    StepFailed,
+    SubprocessStepRunner,
+    TrainingCall,
+    processing_job_name,
+)
 
 
-def run_local_step(module: str, args: dict[str, str], profile: str) -> None:
+def run_local_step(module: str, args: dict[str, str], profile: str, environment: str = TASKS) -> None:
     """Task callable of the local profile; a non-retryable failure fails the task without retries."""
     from common.settings import get_settings
 
-    runner = SubprocessStepRunner.from_settings(get_settings(profile))
+    runner = SubprocessStepRunner.from_settings(get_settings(profile), environment)
     try:
-        runner.run(StepCall(module=module, args=args))
+        runner.run(StepCall(module=module, args=args, environment=environment))
     except StepFailed as failure:
         _fail_fast_on(failure)
         raise
@@ -55,9 +62,15 @@ def run_local_training(call: dict[str, Any], profile: str) -> dict[str, str]:
 
 
 def heavy_step(
-    task_id: str, module: str, args: dict[str, str], settings: Settings, **task_kwargs: Any
+    task_id: str,
+    module: str,
+    args: dict[str, str],
+    settings: Settings,
+    environment: str = TASKS,
+    **task_kwargs: Any,
 ) -> BaseOperator:
-    """A task that runs `python -m <module>` with `args` in the profile's step runner."""
+    """A task that runs `python -m <module>` with `args` in the profile's step runner, in the step
+    environment named (the task image by default)."""
     task_kwargs.setdefault("execution_timeout", heavy_step_timeout(settings))
     if settings.steps.runner == "subprocess":
         from airflow.providers.standard.operators.python import PythonOperator
@@ -65,7 +78,12 @@ def heavy_step(
         return PythonOperator(
             task_id=task_id,
             python_callable=run_local_step,
-            op_kwargs={"module": module, "args": args, "profile": settings.profile},
+            op_kwargs={
+                "module": module,
+                "args": args,
+                "profile": settings.profile,
+                "environment": environment,
+            },
             **task_kwargs,
         )
 
@@ -78,7 +96,9 @@ def heavy_step(
     job_name = processing_job_name(task_id)
     return StepProcessingOperator(
         task_id=task_id,
-        config=sagemaker_processing_config(StepCall(module, args), job_name, sagemaker, settings.profile),
+        config=sagemaker_processing_config(
+            StepCall(module, args, environment), job_name, sagemaker, settings.profile
+        ),
         aws_conn_id=sagemaker.aws_conn_id,
         wait_for_completion=True,
         deferrable=True,

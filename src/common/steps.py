@@ -49,12 +49,18 @@ _CHILD_LINE = re.compile(
 )
 
 
+TASKS = "tasks"  # the default step environment: the task image
+
+
 @dataclass(frozen=True)
 class StepCall:
     """One invocation of a heavy step: `python -m <module> --<key> <value> ...`."""
 
     module: str
     args: dict[str, str] = field(default_factory=dict)
+    # The environment the step runs in: `tasks` (the task image, `.venv-tasks`), or another one named in
+    # `steps.pythons` / `steps.sagemaker.images` (`evaluation`).
+    environment: str = TASKS
 
     def argv(self) -> list[str]:
         out: list[str] = []
@@ -152,11 +158,16 @@ class SubprocessStepRunner:
         self.kill_grace_s = kill_grace_s
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SubprocessStepRunner:
-        python = settings.steps.python or sys.executable
+    def from_settings(cls, settings: Settings, environment: str = TASKS) -> SubprocessStepRunner:
+        if environment == TASKS:
+            python = settings.steps.python or sys.executable
+        elif environment in settings.steps.pythons:
+            python = settings.steps.pythons[environment]
+        else:
+            raise ValueError(f"no interpreter for the step environment {environment!r} in steps.pythons")
         if not os.path.exists(python):
             raise FileNotFoundError(
-                f"task environment interpreter not found: {python} (run `make setup`, or set "
+                f"{environment} environment interpreter not found: {python} (run `make setup`, or set "
                 "LLMOPS_STEPS__PYTHON)"
             )
         return cls(
@@ -259,11 +270,15 @@ def sagemaker_processing_config(
     arguments are exactly those of the local subprocess. Jobs run in the private subnets when they are
     configured, which is how the embedding steps reach the OpenSearch domain inside the VPC.
     """
+    if call.environment != TASKS and call.environment not in sagemaker.images:
+        raise ValueError(f"no image for the step environment {call.environment!r} in steps.sagemaker.images")
     request: dict[str, Any] = {
         "ProcessingJobName": job_name,
         "RoleArn": sagemaker.role_arn,
         "AppSpecification": {
-            "ImageUri": sagemaker.image_uri,
+            "ImageUri": sagemaker.image_uri
+            if call.environment == TASKS
+            else sagemaker.images[call.environment],
             "ContainerEntrypoint": ["python", "-m", call.module],
             "ContainerArguments": call.argv(),
         },

@@ -8,6 +8,7 @@ AWS_PROFILE_ENV = {
     "LLMOPS_LAKE_BUCKET": "llmops-lake-test",
     "LLMOPS_MODELS_BUCKET": "llmops-models-test",
     "LLMOPS_TASK_IMAGE_URI": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/llmops-tasks:test",
+    "LLMOPS_EVALUATION_IMAGE_URI": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/llmops-evaluation:test",
     "LLMOPS_TRAINING_IMAGE_URI": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/llmops-training:test",
     "LLMOPS_SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/llmops-sagemaker-test",
     "LLMOPS_DVC_REGISTRY_URL": "https://git.example.invalid/llmops-data-registry.git",

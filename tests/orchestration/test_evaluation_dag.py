@@ -70,3 +70,17 @@ def test_the_approver_reads_the_gate_and_the_load_test():
     assert text.startswith("Version 4 passed the evaluation gate against champion version 3")
     assert "| floor | grounding | 0.810 | 0.6 | met |" in text and "language:de" not in text
     assert "500 requests" in text and "p95 2.5 s" in text
+
+
+def test_the_scan_runs_in_the_evaluation_environment_and_the_gate_waits_for_it_and_the_scores():
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    dags = Path(__file__).resolve().parents[2] / "dags" / "summarizer_evaluation.py"
+    dag = DagBag(dag_folder=str(dags)).dags["summarizer_evaluation"]
+    scan, gate = dag.get_task("scan"), dag.get_task("gate")
+    assert scan.op_kwargs["environment"] == "evaluation"  # giskard's numpy<2: not the task environment
+    assert dag.get_task("score").op_kwargs["environment"] == "tasks"
+    assert {"score", "scan"} <= gate.upstream_task_ids and scan.upstream_task_ids == {"generate"}
+    assert "scan_result_uri" in gate.op_kwargs["args"]

@@ -165,3 +165,26 @@ def test_plan_is_stable_per_run_and_separate_between_runs():
     b = plan_run("s3://lake/x", "manual__2026-11-21", start, end)
     assert a.staged_uri != b.staged_uri
     assert a.raw_uri.startswith("s3://lake/x/raw/reviews/window=20261119T000000_20261120T000000/")
+
+
+def test_a_step_runs_in_the_environment_it_names(monkeypatch):
+    """The evaluation scan needs giskard (numpy<2): its own interpreter locally, its own SageMaker image."""
+    local = load_settings("local")
+    runner = SubprocessStepRunner.from_settings(
+        local.model_copy(
+            update={"steps": local.steps.model_copy(update={"pythons": {"evaluation": sys.executable}})}
+        ),
+        "evaluation",
+    )
+    assert runner.python == sys.executable
+    with pytest.raises(ValueError, match="step environment 'gpu'"):
+        SubprocessStepRunner.from_settings(local, "gpu")
+    for key, value in AWS_PROFILE_ENV.items():
+        monkeypatch.setenv(key, value)
+    sagemaker = load_settings("aws").steps.sagemaker
+    assert sagemaker is not None
+    scan = StepCall("pipelines.evaluation.scan", {"output_uri": "s3://b/scan"}, "evaluation")
+    image = sagemaker_processing_config(scan, "scan-x", sagemaker)["AppSpecification"]["ImageUri"]
+    assert image == AWS_PROFILE_ENV["LLMOPS_EVALUATION_IMAGE_URI"] != sagemaker.image_uri
+    with pytest.raises(ValueError, match="no image for the step environment 'gpu'"):
+        sagemaker_processing_config(StepCall("m", {}, "gpu"), "x", sagemaker)

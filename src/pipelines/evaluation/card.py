@@ -16,8 +16,8 @@ from pipelines.evaluation.gate import OVERALL, Decision, Row, metric_values, sli
 
 LIMITATIONS = (
     "Grounding, evidence validity and coverage are judged by embedding similarity (`common.grounding`): "
-    "it sees topic, hardly polarity, so a flipped pro or con can pass; across languages it sees only as "
-    "far as the embedding model does.",
+    "it sees topic better than polarity, so a flipped pro or con can pass; across languages it sees only "
+    "as far as the profile's grounding model does (its limits are in `common.grounding`).",
     "Toxicity and PII are checked with the ingestion models: a PII kind they do not detect, or toxicity "
     "in a language their model was not trained on, is not seen.",
     "The golden set is small; a slice with fewer rows than `evaluation.min_slice_rows` is reported but "
@@ -65,6 +65,7 @@ def model_card(
     slices: Sequence[str],
     run_id: str,
     base_model_about: str | None = None,
+    scanned: Mapping[str, Any] | None = None,
 ) -> str:
     """The card of the candidate version, as Markdown."""
     candidate = generated["models"]["candidate"]
@@ -107,5 +108,69 @@ def model_card(
     ]
     if decision.reasons:
         lines += ["Failed checks:", "", *(f"- {reason}" for reason in decision.reasons), ""]
+    if scanned is not None:
+        lines += scan_section(scanned)
     lines += ["## Known limitations", "", *(f"- {text}" for text in LIMITATIONS), ""]
     return "\n".join(lines)
+
+
+def scan_section(scanned: Mapping[str, Any]) -> list[str]:
+    """Behaviour, prompt-injection scan and wording against the references: reported, not gated."""
+    similarity = scanned["reference_similarity"]
+    lines = [
+        "## Behaviour, injections and wording (reported, not gated)",
+        "",
+        "| test | candidate |",
+        "|---|---|",
+        *(
+            f"| {name} (share of golden contexts passing) | {rate:.3f} |"
+            for name, rate in scanned["behaviour"].items()
+        ),
+        f"| giskard injection scan: technique groups with failures | {scanned['injection_scan']['issues']} |",
+        "",
+        "| similarity to the references | candidate | champion |",
+        "|---|---|---|",
+    ]
+    for metric in ("rouge_l", "chrf", "string_similarity"):
+        mine = similarity.get("candidate", {}).get(metric)
+        theirs = similarity.get("champion", {}).get(metric)
+        lines.append(f"| {metric} | {_cell(mine)} | {_cell(theirs)} |")
+    return [
+        *lines,
+        "",
+        f"The giskard report: `{scanned['report_uri']}` and the run's `giskard_scan.html`.",
+        "",
+    ]
+
+
+def cost_per_thousand(requests_per_s: float | None, hour_price_usd: float) -> float | None:
+    """What 1,000 summaries cost on one serving node at the rate the load test sustained (a request is one
+    summary); None when nothing completed."""
+    if not requests_per_s:
+        return None
+    return hour_price_usd / (requests_per_s * 3600) * 1000
+
+
+def load_test_section(result: Mapping[str, Any], hour_price_usd: float, local: bool) -> str:
+    """The card's load-test section, appended after the load test ran (the gate wrote the rest)."""
+    cost = cost_per_thousand(result.get("requests_per_s"), hour_price_usd)
+    latency = result.get("p95_latency_s")
+    lines = [
+        "## Load test and cost",
+        "",
+        f"Load test ({result.get('profile')} profile): {'passed' if result.get('passed') else 'FAILED'}, "
+        f"{result.get('requests')} requests, error rate {_cell(result.get('error_rate'))}, "
+        f"{_cell(result.get('requests_per_s'))} summaries/s, p95 latency "
+        f"{'n/a' if latency is None else f'{latency:.2f} s'}; report `{result.get('report_uri')}`.",
+        "",
+        f"Cost per 1,000 summaries: {'n/a' if cost is None else f'{cost:.3f} USD'} "
+        f"(one serving node at {hour_price_usd:.3f} USD an hour, `serving.gpu_hour_price_usd`, "
+        "kept busy at the load test's rate).",
+    ]
+    if local:
+        lines += [
+            "",
+            "Measured on the local profile's CPU server: the rate, and so the cost, say nothing about the "
+            "GPU node the price is for.",
+        ]
+    return "\n".join([*lines, ""])

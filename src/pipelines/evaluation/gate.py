@@ -32,6 +32,7 @@ reported as not measured, never as passed by default; its floor cannot fail, whi
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -205,8 +206,12 @@ def slice_metrics(role: str, rows: Sequence[Row], bars: EvaluationThresholds) ->
             values = metric_values(group, metric)
             if values:
                 key = f"{role}.{metric}" if name == OVERALL else f"{role}.{metric}.{name}"
-                out[key] = float(np.mean(values))
+                out[MLFLOW_UNSAFE.sub("_", key)] = float(np.mean(values))
     return out
+
+
+# What MLflow refuses in a metric name: a slice's value (a product profile, a bucket) may hold any of it.
+MLFLOW_UNSAFE = re.compile(r"[^0-9A-Za-z_\-. :/]")
 
 
 def base_model_about(settings: Settings) -> str | None:
@@ -226,6 +231,7 @@ def record(
     generated: Mapping[str, Any],
     scores: Mapping[str, list[dict[str, Any]]],
     decision: Decision,
+    scanned: Mapping[str, Any] | None = None,
 ) -> str:
     """The evaluation's MLflow run; both model versions point back at it, and the candidate's description
     is its model card. Returns the run id."""
@@ -256,6 +262,10 @@ def record(
             mlflow.log_metrics(slice_metrics(role, rows, bars))
             mlflow.log_table(pd.DataFrame(rows), f"rows/{role}.json")
         mlflow.log_dict(decision.to_dict(), "decision.json")
+        if scanned is not None:
+            mlflow.log_metrics(scan_metrics(scanned))
+            with storage.open_uri(scanned["report_uri"]) as handle:
+                mlflow.log_text(handle.read().decode("utf-8"), "giskard_scan.html")
         run_id = str(run.info.run_id)
         client = MlflowClient()
         name = settings.registry.model_name
@@ -270,6 +280,7 @@ def record(
             bars.slices,
             run_id,
             base_model_about(settings),
+            scanned,
         )
         mlflow.log_text(card, "model_card.md")
     client.update_model_version(name, candidate["version"], description=card)
@@ -284,13 +295,30 @@ def record(
     return run_id
 
 
-def run(settings: Settings, generated: Mapping[str, Any], scored: Mapping[str, Any]) -> dict[str, Any]:
+def scan_metrics(scanned: Mapping[str, Any]) -> dict[str, float]:
+    """The scan step's numbers as MLflow metrics, named like the gate's (`<role>.<metric>`)."""
+    metrics = {
+        f"{role}.{name}": float(value)
+        for role, values in scanned["reference_similarity"].items()
+        for name, value in values.items()
+    }
+    metrics.update({f"candidate.{name}": float(rate) for name, rate in scanned["behaviour"].items()})
+    metrics["candidate.injection_scan_issue_groups"] = float(scanned["injection_scan"]["issues"])
+    return metrics
+
+
+def run(
+    settings: Settings,
+    generated: Mapping[str, Any],
+    scored: Mapping[str, Any],
+    scanned: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     bars = settings.thresholds.evaluation
     if bars is None:
         raise ValueError("thresholds.yaml has no evaluation section")
     scores = {role: read_scores(uri) for role, uri in scored["scores_uris"].items()}
     decision = decide(scores["candidate"], scores.get("champion"), bars)
-    run_id = record(settings, generated, scores, decision)
+    run_id = record(settings, generated, scores, decision, scanned)
     result = {
         **decision.to_dict(),
         "mlflow_run_id": run_id,
@@ -314,10 +342,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = step_parser("Decide whether the candidate may be promoted, and record the evaluation in MLflow.")
     parser.add_argument("--generate-result-uri", required=True, help="the generate step's result (JSON)")
     parser.add_argument("--score-result-uri", required=True, help="the score step's result (JSON)")
+    parser.add_argument("--scan-result-uri", help="the scan step's result (JSON): reported, not gated")
 
     def body(args: Any) -> dict[str, Any]:
         generated = storage.read_json(args.generate_result_uri)
-        return run(get_settings(), generated, storage.read_json(args.score_result_uri))
+        scanned = storage.read_json(args.scan_result_uri) if args.scan_result_uri else None
+        return run(get_settings(), generated, storage.read_json(args.score_result_uri), scanned)
 
     return run_step(body, parser, argv)
 

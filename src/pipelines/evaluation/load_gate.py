@@ -12,7 +12,9 @@ loopback with the alias's exported adapter (`common.serving.adapters`), in `aws`
 Exit codes follow the load test's: a breached threshold fails the step with exit code 3 (the promotion
 stops there, the challenger keeps its alias), a run that could not happen with 1. The report folder (Locust's
 CSV and HTML, `summary.json`, `summary.md`) is copied to `--report-uri` either way; the result carries the
-summary's numbers, which the promotion's audit record and the model card cite.
+summary's numbers, which the promotion's audit record cites; the model card of the version gets a
+load-test section with the cost per 1,000 summaries (`serving.gpu_hour_price_usd` over the summaries an
+hour the load test sustained), whether the test passed or not.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from common import storage
 from common.serving.client import endpoint_from_settings
 from common.settings import Settings, get_settings
 from common.step_entrypoint import EXIT_QUALITY_GATE, QualityGateFailed, run_step, step_parser
+from pipelines.evaluation.card import cost_per_thousand, load_test_section
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,8 @@ def run(
 ) -> dict[str, Any]:
     """Serve `alias` (locally) or reach the endpoint (aws), load-test it, copy the report out."""
     report_dir = work / "report"
-    if settings.serving.local is not None and storage.is_local(settings.serving.adapters_uri):
+    local = settings.serving.local is not None and storage.is_local(settings.serving.adapters_uri)
+    if local:
         from common.serving.adapters import export_alias
         from common.serving.local_server import LocalVllmServer
 
@@ -96,9 +100,28 @@ def run(
         "p95_latency_s": (summary.get("latency_s") or {}).get("p95"),
         "breaches": summary.get("breaches", []),
     }
+    result["gpu_hour_price_usd"] = settings.serving.gpu_hour_price_usd
+    result["cost_per_1000_summaries_usd"] = cost_per_thousand(
+        result["requests_per_s"], settings.serving.gpu_hour_price_usd
+    )
+    add_to_card(settings, alias, load_test_section(result, settings.serving.gpu_hour_price_usd, local))
     if code == EXIT_QUALITY_GATE or not summary["passed"]:
         raise QualityGateFailed(f"the load test of {alias} breached its thresholds", result)
     return result
+
+
+def add_to_card(settings: Settings, alias: str, section: str) -> None:
+    """Append `section` to the model card of the version `alias` names (its registry description)."""
+    from mlflow import MlflowClient
+
+    from common.tracking import mlflow_for
+
+    mlflow_for(settings)  # points MLflow at the profile's tracking server
+    client = MlflowClient()
+    version = client.get_model_version_by_alias(settings.registry.model_name, alias)
+    card = (version.description or "").rstrip("\n")
+    client.update_model_version(version.name, version.version, description=f"{card}\n\n{section}".lstrip())
+    log.info("model card of %s version %s: load-test section added", version.name, version.version)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -24,7 +24,8 @@ reference design's positivity-bias failure:
 - a reference whose summary does not parse with the prompt contract, or names no pros or no cons, is
   never selected: it would be a broken yardstick.
 
-The set is written as `golden.jsonl` (the trainer's row format, `split: "golden"`) with a
+The set is written as `golden.jsonl` (the trainer's row format, `split: "golden"`, plus the product's
+`review_count` in its language, for evaluation's review-count slice) with a
 `golden_card.json`, and versioned in the DVC registry at `sft.golden.registry_path`; the tag is named after
 the content, so re-running with the same inputs returns the same version. A missing profile or language
 fails the step (exit code 3) and versions nothing. With `--golden-version` the pinned version is fetched
@@ -52,6 +53,7 @@ from common.retrieval import Retriever
 from common.settings import Settings
 from common.step_entrypoint import QualityGateFailed, run_step, step_parser
 from common.tombstones import forgotten_review_ids
+from common.vector_store.base import Filters, TopQuery
 from pipelines.training.card import retrieval_parameters
 from pipelines.training.context import iter_contexts, open_context_source
 from pipelines.training.inputs import (
@@ -106,6 +108,22 @@ class LazyContexts:
                     snippet_record(s) for s in context.snippets if s.hit.review_id not in self.forgotten
                 ]
         return self.cache[product_id]
+
+
+REVIEW_COUNT_CAP = 1000  # reviews counted per golden product: far above any review-count bucket edge
+
+
+def review_count(retriever: Retriever, product_id: str, language: str, forgotten: frozenset[str]) -> int:
+    """Reviews of the product in `language` in the index (at most `REVIEW_COUNT_CAP`): evaluation's
+    review-count slice, since a product with few reviews gets a thin context."""
+    query = TopQuery(
+        Filters(product_ids=product_id, languages=language),
+        sort=(("created_at", "desc"),),
+        k=REVIEW_COUNT_CAP,
+        distinct_reviews=True,
+    )
+    hits = retriever.store.top_by(retriever.index, query)
+    return sum(hit.review_id not in forgotten for hit in hits)
 
 
 @dataclass
@@ -234,14 +252,17 @@ def build_golden(
     targets = target_builder(settings)
     rows = sorted(
         (
-            example_row(
-                GOLDEN,
-                reference,
-                language,
-                targets.build(reference, contexts.cache[product_id][language]),
-                targets.source,
-                GOLDEN,
-            )
+            {
+                **example_row(
+                    GOLDEN,
+                    reference,
+                    language,
+                    targets.build(reference, contexts.cache[product_id][language]),
+                    targets.source,
+                    GOLDEN,
+                ),
+                "review_count": review_count(source.retriever, product_id, language, contexts.forgotten),
+            }
             for product_id, (reference, language) in selection.chosen.items()
         ),
         key=lambda row: row["product_id"],

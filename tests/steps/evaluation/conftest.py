@@ -80,6 +80,9 @@ def world(
         patch.setenv(
             "LLMOPS_INGESTION__TOXICITY__CHECKPOINTS", json.dumps({"default": str(tiny_toxicity_checkpoint)})
         )
+        patch.setenv(
+            "LLMOPS_EVALUATION__SCAN__INJECTION_SAMPLES", "6"
+        )  # giskard's prompts: a few suffice here
         get_settings.cache_clear()
         settings = get_settings()
         assert settings.sft is not None

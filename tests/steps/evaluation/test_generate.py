@@ -77,6 +77,50 @@ def test_candidate_and_champion_answer_every_golden_product(world: Settings, set
         invalid = frame[frame["valid_json"] == 0]
         assert invalid["failure_reason"].notna().all() and invalid["grounding"].isna().all()
 
+    # The scan step, in the evaluation environment (giskard, ragas) as the DAG runs it, against the
+    # candidate served by a vLLM server of its own.
+    from common.steps import StepCall, SubprocessStepRunner
+    from pipelines.evaluation import scan
+
+    scan_args = {
+        "generate_result_uri": str(tmp_path / "generated.json"),
+        "output_uri": str(tmp_path / "scan"),
+    }
+    runner = SubprocessStepRunner.from_settings(world, "evaluation")
+    runner.run(
+        StepCall(
+            "pipelines.evaluation.scan",
+            {**scan_args, "result_uri": str(tmp_path / "scan.json")},
+            "evaluation",
+        )
+    )
+    scanned = storage.read_json(str(tmp_path / "scan.json"))
+    behaviour = storage.read_json(str(tmp_path / "scan" / scan.BEHAVIOUR_FILE))
+    assert (
+        set(behaviour)
+        == set(scanned["behaviour"])
+        == {
+            "typo_invariance",
+            "order_invariance",
+            "complaint_directionality",
+        }
+    )
+    for name, test in behaviour.items():
+        assert [r["example_id"] for r in test["rows"]] == ["golden-0", "golden-1", "golden-2"]
+        assert scanned["behaviour"][name] == pytest.approx(
+            sum(r["passed"] for r in test["rows"]) / 3, abs=1e-4
+        )
+    assert scanned["injection_scan"]["issues"] == len(scanned["injection_scan"]["groups"])
+    assert "<html" in (tmp_path / "scan" / scan.REPORT_FILE).read_text(encoding="utf-8").lower()
+    similarity = (
+        pd.read_parquet(tmp_path / "scan" / scan.REFERENCE_FILE)
+        if result["valid_answers"]["candidate"]
+        else None
+    )
+    if similarity is not None and len(similarity):
+        assert similarity[["rouge_l", "chrf", "string_similarity"]].stack().between(0, 1).all()
+        assert set(similarity["example_id"]) <= {"golden-0", "golden-1", "golden-2"}  # twins are not compared
+
 
 def test_the_first_model_has_no_champion_to_answer(world: Settings, set_alias, tmp_path: Path):
     set_alias("candidate", "2")

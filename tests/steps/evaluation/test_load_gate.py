@@ -39,6 +39,20 @@ def test_the_challenger_is_load_tested_and_the_verdict_is_the_load_tests(
     assert result["passed"] == summary["passed"]
     assert bool(result["breaches"]) == (not summary["passed"])
     assert storage.exists(storage.join(report_uri, "summary.md"))
+    # The version's model card gains the load test and what 1,000 summaries cost at the rate it sustained.
+    price = world.serving.gpu_hour_price_usd
+    assert result["cost_per_1000_summaries_usd"] == pytest.approx(price / (result["requests_per_s"] * 3.6))
+    card = registered_version(world, "challenger").description
+    assert "## Load test and cost" in card and f"{result['cost_per_1000_summaries_usd']:.3f} USD" in card
+
+
+def registered_version(settings: Settings, alias: str):  # type: ignore[no-untyped-def]
+    from mlflow import MlflowClient
+
+    from common.tracking import mlflow_for
+
+    mlflow_for(settings)
+    return MlflowClient().get_model_version_by_alias(settings.registry.model_name, alias)
 
 
 def test_an_alias_without_a_version_is_refused_before_anything_runs(

@@ -225,3 +225,25 @@ def test_the_gate_step_fails_a_worse_candidate_with_its_reasons(registry, tmp_pa
     assert version.tags["llmops.evaluation.verdict"] == "failed"
     assert "Gate **failed**" in version.description
     assert f"- {result['reasons'][0]}" in version.description
+
+
+def test_the_cost_of_a_thousand_summaries_is_the_node_hour_over_the_summaries_it_serves() -> None:
+    from pipelines.evaluation.card import cost_per_thousand, load_test_section
+
+    assert cost_per_thousand(2.0, 1.44) == pytest.approx(0.2)  # 7,200 summaries an hour for 1.44 USD
+    assert cost_per_thousand(0.0, 1.44) is None and cost_per_thousand(None, 1.44) is None
+    result = {"profile": "smoke", "passed": True, "requests": 40, "error_rate": 0.0, "requests_per_s": 2.0}
+    section = load_test_section(
+        {**result, "p95_latency_s": 1.5, "report_uri": "s3://lake/r"}, 1.44, local=True
+    )
+    assert "0.200 USD" in section and "p95 latency 1.50 s" in section and "CPU server" in section
+    assert "CPU server" not in load_test_section(result, 1.44, local=False)
+
+
+def test_slice_metric_names_are_ones_mlflow_accepts(bars):
+    from pipelines.evaluation.gate import MLFLOW_UNSAFE, slice_metrics
+
+    data = [{**row, "profile": "<mostly> & positive?"} for row in rows(0.8, n=6)]
+    names = slice_metrics("candidate", data, bars)
+    assert "candidate.grounding.profile:_mostly_ _ positive_" in names
+    assert not any(MLFLOW_UNSAFE.search(name) for name in names)

@@ -15,7 +15,7 @@ from common.aspects import Lexicon
 from common.prompts import canonical_json, load_prompt
 from common.settings import get_settings
 from common.step_entrypoint import EXIT_OK, EXIT_QUALITY_GATE
-from common.vector_store import Hit
+from common.vector_store import Filters, Hit
 from pipelines.training import golden
 
 
@@ -75,6 +75,11 @@ def test_the_selection_covers_every_profile_and_language_with_real_contexts(sft_
         assert {h.language for h in hits} == {row["language"]}
         assert sorted(h.text for h in hits) == sorted(s["text"] for s in row["snippets"])
         assert {s["bucket"] for s in row["snippets"]} <= {"positive", "negative", "recent"}
+        # The review-count slice: every review of the product in that language, one per review not per chunk.
+        chunks = sft_world.store.count(
+            sft_world.index, Filters(product_ids=row["product_id"], languages=row["language"])
+        )
+        assert len(row["snippets"]) <= row["review_count"] <= chunks
 
     card = json.loads((out / "golden_card.json").read_text())
     assert card["mix"] == result["mix"] and card["references_uri"] == sft_world.references_uri
