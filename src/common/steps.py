@@ -166,9 +166,14 @@ class SubprocessStepRunner:
         else:
             raise ValueError(f"no interpreter for the step environment {environment!r} in steps.pythons")
         if not os.path.exists(python):
+            variable = (
+                "LLMOPS_STEPS__PYTHON"
+                if environment == TASKS
+                else f"LLMOPS_STEPS__PYTHONS__{environment.upper()}"
+            )
             raise FileNotFoundError(
-                f"{environment} environment interpreter not found: {python} (run `make setup`, or set "
-                "LLMOPS_STEPS__PYTHON)"
+                f"{environment} environment interpreter not found: {python} "
+                f"(run `make setup`, or set {variable})"
             )
         return cls(
             python=python,

@@ -111,7 +111,8 @@ def run(
 
 
 def add_to_card(settings: Settings, alias: str, section: str) -> None:
-    """Append `section` to the model card of the version `alias` names (its registry description)."""
+    """Put `section` at the end of the model card of the version `alias` names (its registry description),
+    in place of the one an earlier try of this step wrote: a retried load test is one section, not two."""
     from mlflow import MlflowClient
 
     from common.tracking import mlflow_for
@@ -119,7 +120,7 @@ def add_to_card(settings: Settings, alias: str, section: str) -> None:
     mlflow_for(settings)  # points MLflow at the profile's tracking server
     client = MlflowClient()
     version = client.get_model_version_by_alias(settings.registry.model_name, alias)
-    card = (version.description or "").rstrip("\n")
+    card = (version.description or "").split(section.split("\n", 1)[0])[0].rstrip("\n")
     client.update_model_version(version.name, version.version, description=f"{card}\n\n{section}".lstrip())
     log.info("model card of %s version %s: load-test section added", version.name, version.version)
 

@@ -62,3 +62,17 @@ def test_an_alias_without_a_version_is_refused_before_anything_runs(
 
     with pytest.raises(ValueError, match="@challenger does not exist"):
         load_gate.run(world, "challenger", str(tmp_path / "report"), "smoke", 15, tmp_path)
+
+
+def test_a_retried_load_test_leaves_one_section_in_the_card(world: Settings, set_alias):
+    from mlflow import MlflowClient
+
+    set_alias("challenger", "1")
+    version = registered_version(world, "challenger")
+    MlflowClient().update_model_version(
+        version.name, version.version, description="# the card\n\ngate numbers"
+    )
+    for rate in ("1.0", "2.0"):
+        load_gate.add_to_card(world, "challenger", f"## Load test and cost\n\n{rate} summaries/s\n")
+    card = registered_version(world, "challenger").description
+    assert card == "# the card\n\ngate numbers\n\n## Load test and cost\n\n2.0 summaries/s\n"
