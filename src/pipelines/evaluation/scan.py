@@ -51,7 +51,7 @@ from common.serving.client import ServingClient, endpoint_from_settings
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
 from pipelines.evaluation.generate import GOLDEN_FILE
-from pipelines.evaluation.scoring import answer_text, read_answers
+from pipelines.evaluation.scoring import answer_text, read_answers, reference_claims
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,8 @@ UNKNOWN_STARS = 3  # the star rating of a text giskard sends in place of a conte
 
 def reference_text(target: Mapping[str, Any]) -> str:
     """A golden row's reference as a shopper would read it: pros, cons and summary, one per line."""
-    lines = [
-        item["text"] if isinstance(item, Mapping) else str(item)
-        for key in ("pros", "cons")
-        for item in target.get(key, [])
-    ]
-    return "\n".join([*lines, str(target.get("summary", ""))])
+    claims = [*reference_claims(target, "pros"), *reference_claims(target, "cons")]
+    return "\n".join([*claims, str(target.get("summary", ""))])
 
 
 def reference_similarity(

@@ -96,7 +96,8 @@ def _share(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def _reference_claims(target: Mapping[str, Any], key: str) -> list[str]:
+def reference_claims(target: Mapping[str, Any], key: str) -> list[str]:
+    """The texts of a reference's pros or cons (cited items, or plain phrases of version 1)."""
     return [item["text"] if isinstance(item, Mapping) else str(item) for item in target.get(key, [])]
 
 
@@ -211,7 +212,7 @@ class AnswerScorer:
     def _coverage(self, summary: ReviewSummary, target: Mapping[str, Any]) -> float | None:
         named = total = 0
         for key in ("pros", "cons"):
-            reference = _reference_claims(target, key)
+            reference = reference_claims(target, key)
             total += len(reference)
             answered = summary.phrases(key)  # type: ignore[arg-type]
             if reference and answered:
