@@ -81,12 +81,12 @@ def throughput(n: int, work: Path, rounds: int) -> dict[str, Any]:
     import torch
     from detoxify import Detoxify
 
+    from common.injection import InjectionScreen
     from common.pii import PiiRedactor
     from common.toxicity import ToxicityScorer
     from local_models.toxicity import build_checkpoint
     from pipelines.ingestion.chain import ReviewChain
     from pipelines.ingestion.cleaning import clean_text
-    from pipelines.ingestion.injection import InjectionScreen
     from pipelines.ingestion.language import LanguageDetector
 
     rows, source = review_rows(n)  # balanced over languages and star ratings

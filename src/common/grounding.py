@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from common.embedders import Embedder
+    from common.prompts import ReviewSummary
 
 # A sentence ends at . ! ? (or a run of them) followed by space, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -37,6 +39,20 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 def sentences(text: str) -> list[str]:
     """The sentences of a snippet, stripped, empty ones dropped."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+@dataclass(frozen=True)
+class AnswerGrounding:
+    """How well one answer stands on its context: the numbers evaluation gates, batch inference guards
+    and monitoring tracks, computed in one place."""
+
+    support: list[list[int]]  # per claim (pros, then cons), the snippets that support it
+    grounding: float | None  # share of claims with a supporting snippet (None: no claims)
+    evidence_validity: float | None  # share of citations whose snippet supports its claim (None: none)
+
+    @property
+    def unsupported(self) -> int:
+        return sum(not found for found in self.support)
 
 
 class GroundingScorer:
@@ -65,6 +81,20 @@ class GroundingScorer:
             numbers = sorted({owner[i] for i, value in enumerate(row) if value >= self.min_similarity})
             out.append(numbers)
         return out
+
+    def check(self, summary: ReviewSummary, snippets: Sequence[str]) -> AnswerGrounding:
+        """Each claim of `summary` against `snippets` (the context, numbered from 1): a claim may be
+        true and still cite the wrong review, so support and citations are measured apart."""
+        claims = [*summary.pros, *summary.cons]
+        support = self.supporting([claim.text for claim in claims], snippets)
+        cited = [
+            number in found for claim, found in zip(claims, support, strict=True) for number in claim.evidence
+        ]
+        return AnswerGrounding(
+            support=support,
+            grounding=sum(bool(found) for found in support) / len(claims) if claims else None,
+            evidence_validity=sum(cited) / len(cited) if cited else None,
+        )
 
 
 def open_grounding_scorer(settings: Any) -> GroundingScorer:

@@ -105,6 +105,11 @@ class ReviewSummary(BaseModel):
         """The texts of the pros or the cons, in order."""
         return [claim.text for claim in getattr(self, key)]
 
+    def shopper_text(self) -> str:
+        """What a shopper reads: every pro, every con and the summary sentence, one a line (what toxicity
+        and PII checks of an answer look at)."""
+        return "\n".join([*self.phrases("pros"), *self.phrases("cons"), self.summary])
+
     @model_validator(mode="after")
     def _within_contract(self, info: ValidationInfo) -> ReviewSummary:
         context = info.context or {}

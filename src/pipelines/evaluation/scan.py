@@ -51,7 +51,7 @@ from common.serving.client import ServingClient, endpoint_from_settings
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
 from pipelines.evaluation.generate import GOLDEN_FILE
-from pipelines.evaluation.scoring import answer_text, read_answers, reference_claims
+from pipelines.evaluation.scoring import read_answers, reference_claims
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def reference_similarity(
             row = by_row.get(answer.example_id)
             if row is None or answer.summary is None:
                 continue  # a planted twin, or no valid answer (scored as invalid by `score`)
-            reference, response = reference_text(row["target"]), answer_text(answer.summary)
+            reference, response = reference_text(row["target"]), answer.summary.shopper_text()
             scores = {
                 name: float(m.score(reference=reference, response=response).value)
                 for name, m in metrics.items()

@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from common.ids import content_hash, stable_hash
+from common.injection import InjectionScreen
 from common.pii import PiiRedactor
 from common.schemas import CleanReview, QuarantineRecord, RawReview
 from common.settings import Settings
 from common.text_dedup import DuplicateIndex
 from common.toxicity import ToxicityScorer
 from pipelines.ingestion.cleaning import clean_text, garbled_detail, looks_like_markup, no_words_detail
-from pipelines.ingestion.injection import InjectionScreen
 from pipelines.ingestion.language import UNKNOWN, LanguageDetector
 from pipelines.ingestion.noise import SpamFilter, count_words
 from pipelines.ingestion.quarantine import QuarantineRedactor, QuarantineText

@@ -40,7 +40,6 @@ contains markup or references, and ftfy, which is fast on clean text, does the r
 
 from __future__ import annotations
 
-import unicodedata
 from html import unescape
 from html.entities import html5 as _HTML5_REFERENCES
 
@@ -129,7 +128,6 @@ _BLANK_LINES = regex.compile(r"\n{3,}")
 # punctuation and whitespace. A review of "Super!!! 👍👍👍" is readable; one of "Ã°Å¸â€˜Â" is not.
 _NEUTRAL = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F\u200D\p{P}\s]+")
 _LETTER = regex.compile(r"\p{L}")
-_COMBINING = regex.compile(r"\p{Mn}+")
 
 NO_WORDS_DETAIL = "no letters: only emoji, digits or symbols"
 
@@ -280,10 +278,3 @@ def garbled_detail(text: str, min_letter_share: float) -> str | None:
 def no_words_detail(text: str) -> str | None:
     """Why a text says nothing in words ("👍👍👍", "10/10", "!!!"), or None when it has letters."""
     return NO_WORDS_DETAIL if _LETTER.search(text) is None else None
-
-
-def fold_for_matching(text: str) -> str:
-    """An accent-free copy for pattern matching ("Ignorez les instructions précédentes" ->
-    "Ignorez les instructions precedentes"), so one pattern covers accented and unaccented spellings.
-    Never stored: the published text keeps its accents."""
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))

@@ -13,7 +13,7 @@ from pathlib import Path
 import regex
 import yaml
 
-from pipelines.ingestion.cleaning import fold_for_matching
+from common.injection import fold_for_matching
 
 # A word holds at least one letter; digits may lead ("4k") and apostrophes or hyphens may join parts
 # ("l'homme", "e-mail", "don't"). Emoji, numbers and punctuation are not words. Works for every

@@ -10,11 +10,11 @@ import ftfy.bad_codecs  # noqa: F401 - registers the "sloppy-windows-1252" codec
 import pytest
 import regex
 
+from common.injection import fold_for_matching
 from pipelines.ingestion.cleaning import (
     MAX_MARKUP_LAYERS,
     NO_WORDS_DETAIL,
     clean_text,
-    fold_for_matching,
     garbled_detail,
     holds_markup,
     letter_share,

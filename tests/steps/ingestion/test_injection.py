@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.injection import InjectionScreen, Normalisation, _expand_fragments
 from common.settings import Settings, load_settings
-from pipelines.ingestion.injection import InjectionScreen, Normalisation, _expand_fragments
 from tests.steps.ingestion.injection_corpus import ATTACKS as CORPUS_ATTACKS
 from tests.steps.ingestion.injection_corpus import BENIGN as CORPUS_BENIGN
 from tests.steps.ingestion.injection_corpus import IGNORE, b64, cyrillic, hexed, leet, zero_width
