@@ -10,6 +10,7 @@ index of the vector store, including the ones kept for rollback, and the step ch
 |---|---|---|
 | `record` | validates the request and writes its tombstone (same request: same file) | worker |
 | `delete` | deletes the reviews' chunks from every index and verifies the count is zero (in the `vector_store_writers` pool, one writer at a time) | heavy step |
+| `invalidate_summaries` | deletes every cached summary that cites one of the reviews and asks the next `summary_batch_inference` run for new ones | worker |
 
 Re-running a request is harmless: both steps are idempotent.
 """
@@ -72,4 +73,14 @@ with DAG(
         pool=settings.embedding.writers_pool,
     )
 
-    chain(record(), delete)
+    @task
+    def invalidate_summaries(recorded: dict, run_id: str) -> dict:
+        from common.ids import stable_hash
+        from common.summary_requests import invalidate_summaries as invalidate
+
+        return invalidate(settings, recorded["review_ids"], f"forget-{stable_hash(run_id, length=16)}")
+
+    recorded = record()
+    chain(recorded, delete)
+    # After the index forgot them: a summary made again in between would cite them no more.
+    delete >> invalidate_summaries(recorded)

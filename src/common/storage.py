@@ -13,6 +13,7 @@ manifest: a partition without one is absent, and its data files are those it nam
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import uuid
 from collections.abc import Iterator
@@ -67,6 +68,19 @@ def open_uri(uri: str, mode: str = "rb") -> Iterator[IO[Any]]:
 def write_json(uri: str, payload: Any) -> None:
     with open_uri(uri, "w") as handle:
         json.dump(payload, handle, indent=2, sort_keys=True, default=str)
+
+
+def replace_json(uri: str, payload: Any) -> None:
+    """Write JSON so that a reader sees the old content or the new, never half of it: a state file that
+    a crash must not corrupt. S3 replaces an object atomically; a local file is written beside and renamed."""
+    if not is_local(uri):
+        write_json(uri, payload)
+        return
+    target = Path(local_path(uri))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(partial, target)
 
 
 def read_json(uri: str) -> Any:

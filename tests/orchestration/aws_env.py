@@ -15,6 +15,7 @@ AWS_PROFILE_ENV = {
     "LLMOPS_ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:llmops-alerts-test",
     "LLMOPS_OPENSEARCH_ENDPOINT": "https://vectors.example.invalid",
     "LLMOPS_MLFLOW_TRACKING_URI": "https://mlflow.example.invalid",
+    "LLMOPS_SUMMARY_CACHE_TABLE": "llmops-summaries-test",
     "LLMOPS_SAGEMAKER_SUBNET_IDS": "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2",
     "LLMOPS_SAGEMAKER_SECURITY_GROUP_IDS": "sg-0bbbbbbbbbbbbbbb1",
     "LLMOPS_QUARANTINE_HMAC_KEY_ARN": (

@@ -635,6 +635,14 @@ class EvaluationThresholds(BaseModel):
     seed: int = 0
 
 
+class BatchThresholds(BaseModel):
+    """What one answer of the hourly batch must pass before it is cached (`pipelines.batch.guard`)."""
+
+    min_grounding: float = Field(ge=0, le=1)  # share of its pros and cons the grounding scorer supports
+    min_evidence_validity: float = Field(ge=0, le=1)  # share of its citations that support their claim
+    max_toxicity: float = Field(gt=0, le=1)  # toxicity score of the answer's text at or above: rejected
+
+
 class Thresholds(BaseModel):
     """`config/thresholds.yaml`: the gates, read by pipelines, tests and Terraform alike."""
 
@@ -646,6 +654,7 @@ class Thresholds(BaseModel):
     grounding: GroundingThresholds | None = None  # only the grounding scorer's users need it
     summary_quality: SummaryQualityThresholds | None = None  # only what scores answers needs it
     evaluation: EvaluationThresholds | None = None  # only the evaluation pipeline needs it
+    batch: BatchThresholds | None = None  # only batch inference's guardrails need it
 
 
 class RegistrySettings(BaseModel):
@@ -683,6 +692,38 @@ class EvaluationSettings(BaseModel):
     scan: ScanSettings = ScanSettings()
 
 
+class SummaryCacheSettings(BaseModel):
+    """Where the storefront reads summaries (`common.summary_cache`): one item per product and language."""
+
+    backend: Literal["sqlite", "dynamodb"]
+    sqlite_path: str | None = None  # sqlite: the embedded store's file
+    table_name: str | None = None  # dynamodb: the table (terraform/modules/dynamodb)
+    region: str | None = None  # dynamodb: null is the AWS session's region
+    ttl_attribute: str = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after it
+    ttl_days: float = Field(default=7.0, gt=0)  # a summary not refreshed for this long expires
+    write_concurrency: int = Field(default=16, ge=1)  # conditional writes in flight at once
+
+    @model_validator(mode="after")
+    def _backend_has_its_location(self) -> SummaryCacheSettings:
+        if self.backend == "sqlite" and not self.sqlite_path:
+            raise ValueError("summary_cache.backend sqlite needs summary_cache.sqlite_path")
+        if self.backend == "dynamodb" and not self.table_name:
+            raise ValueError("summary_cache.backend dynamodb needs summary_cache.table_name")
+        return self
+
+
+class BatchSettings(BaseModel):
+    """Hourly batch inference (`pipelines.batch`); its guardrails' bars are `thresholds.batch`."""
+
+    products_per_search: int = Field(default=100, ge=1)  # products whose contexts one msearch call fetches
+    max_products_per_run: int = Field(default=5000, ge=1)  # the rest wait for the next run (oldest first)
+    max_attempts: int = Field(default=5, ge=1)  # a product's tries across runs; then it fails terminally
+    retry_backoff_s: float = Field(default=3600.0, ge=0)  # wait before a failed product's 2nd try; doubles
+    retry_backoff_max_s: float = Field(default=86400.0, ge=0)
+    pii_in_answer: Literal["redact", "reject"] = "reject"  # what an answer in which PII is found becomes
+    shadow: bool = True  # send the same contexts to the challenger when one exists (never served)
+
+
 class Settings(BaseSettings):
     """Everything the pipelines read, for one profile. Built by `common.settings.loader`, which layers
     the files, the profile and the `LLMOPS_<SECTION>__<KEY>` variables (their prefix and delimiter are
@@ -710,6 +751,8 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     serving: ServingSettings
     evaluation: EvaluationSettings = EvaluationSettings()
+    summary_cache: SummaryCacheSettings | None = None  # only batch inference, forgetting and lookups need it
+    batch: BatchSettings = BatchSettings()
     thresholds: Thresholds
 
     def resolve_path(self, value: str) -> Path:

@@ -156,11 +156,13 @@ data "aws_iam_policy_document" "execution" {
     ]
   }
 
+  # What common.summary_cache calls, for tasks that run it on a worker; the heavy steps' role (batch
+  # inference, forgetting) has the same statement in modules/sagemaker.
   statement {
     sid = "SummaryCache"
     actions = [
-      "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem",
-      "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem",
+      "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:Scan",
+      "dynamodb:BatchWriteItem",
     ]
     resources = [var.summary_cache_table_arn]
   }

@@ -47,16 +47,17 @@ module "dynamodb" {
 }
 
 module "sagemaker" {
-  source                = "../sagemaker"
-  project               = var.project
-  environment           = var.environment
-  vpc_id                = module.network.vpc_id
-  kms_key_arn           = module.kms.key_arn
-  lake_bucket_arn       = module.storage.lake_bucket_arn
-  models_bucket_arn     = module.storage.models_bucket_arn
-  opensearch_domain_arn = module.opensearch.domain_arn
-  bedrock_model_ids     = var.bedrock_model_ids
-  metrics_namespace     = local.metrics_namespace
+  source                  = "../sagemaker"
+  project                 = var.project
+  environment             = var.environment
+  vpc_id                  = module.network.vpc_id
+  kms_key_arn             = module.kms.key_arn
+  lake_bucket_arn         = module.storage.lake_bucket_arn
+  models_bucket_arn       = module.storage.models_bucket_arn
+  opensearch_domain_arn   = module.opensearch.domain_arn
+  summary_cache_table_arn = module.dynamodb.table_arn
+  bedrock_model_ids       = var.bedrock_model_ids
+  metrics_namespace       = local.metrics_namespace
 }
 
 module "opensearch" {

@@ -184,6 +184,18 @@ data "aws_iam_policy_document" "jobs" {
     resources = [for m in var.bedrock_model_ids : "arn:${local.partition}:bedrock:${local.region}::foundation-model/${m}"]
   }
 
+  # The summary cache (common.summary_cache): batch inference writes it with conditional PutItems and
+  # reads it back; forgetting scans it for the summaries citing a review and deletes them in batches.
+  # DescribeTable: the cache checks the table's key schema before its first request.
+  statement {
+    sid = "SummaryCache"
+    actions = [
+      "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:Scan",
+      "dynamodb:BatchWriteItem",
+    ]
+    resources = [var.summary_cache_table_arn]
+  }
+
   # Credentials the steps need that are not AWS roles (the DVC registry's git remote, the MLflow server).
   statement {
     sid       = "StepSecrets"

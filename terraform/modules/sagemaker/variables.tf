@@ -40,6 +40,11 @@ variable "opensearch_domain_arn" {
   type = string
 }
 
+variable "summary_cache_table_arn" {
+  description = "The summary cache's DynamoDB table, which batch inference writes and forgetting cleans."
+  type        = string
+}
+
 variable "bedrock_model_ids" {
   description = "Bedrock foundation models the steps may invoke (the embedding model, an evaluation judge)."
   type        = list(string)

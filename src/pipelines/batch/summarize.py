@@ -1,0 +1,374 @@
+"""The `summarize` heavy step: a grounded, safe summary in the cache for every selected product, or a
+recorded reason why not.
+
+    python -m pipelines.batch.summarize --plan-uri URI --result-uri URI
+
+For the entries the run's `select` task took (`pipelines.batch.queue`), in this order:
+
+1. **Context**: the balanced context of each (product, language) (`common.retrieval`), one `msearch` per
+   `batch.products_per_search` products of a language, on the index the alias points to when the step
+   starts (so a run reads one index, even if the alias moves meanwhile). Each snippet is screened again
+   for prompt injection (`common.injection`: a pattern added after a review was published still
+   applies); what it catches is left out and counted. A product without snippets fails as `no_context`
+   (its reviews may not be indexed yet: it is retried).
+2. **Generate** through the shared serving client (`common.serving.client`) with the `champion`
+   adapter, and the same prompts with the `challenger` adapter when one is exported and `batch.shadow`
+   is on (stored apart, never served). Locally a vLLM server is started with the aliases' adapters; in
+   `aws` the endpoint may be scaled to zero and the client warms it up. If it does not come up by the
+   warm-up deadline, every entry stays `pending` in the queue, nothing is cached, and the run fails.
+3. **Guard** each answer (`pipelines.batch.guard`); a rejected one is a failure with its reasons.
+4. **Cache** the champion's passing answers (`common.summary_cache`): a conditional write keyed by the
+   run's data time, so a re-run of an older hour never replaces a newer summary.
+5. **Lineage**: one record per champion answer, passed or not (`pipelines.batch.lineage`), and the
+   challenger's answers with the shadow report (`pipelines.batch.shadow`).
+
+Outputs, at the plan's URIs: `outcomes.json` (what the `settle` task applies to the queue), the lineage
+and shadow partitions of the run. Everything is keyed by the run's key, so running the step again for the
+same run replaces its outputs instead of adding to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from common import storage
+from common.injection import InjectionScreen
+from common.prompts import ReviewSummary, load_prompt
+from common.retrieval import ProductContext, Retriever
+from common.serving.client import FailureOutcome, Outcome, ServingClient, SummaryOutcome, WarmupError
+from common.settings import Settings, get_settings
+from common.step_entrypoint import run_step, step_parser
+from common.summary_cache import CachedSummary, SummaryCache, open_summary_cache
+from common.vector_store import open_vector_store
+from pipelines.batch import lineage, shadow
+from pipelines.batch.guard import GuardInput, Guardrails, Verdict
+from pipelines.batch.queue import Outcome as QueueOutcome
+from pipelines.batch.queue import QueueEntry, key_of
+
+log = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One entry ready to be answered: its context after the injection screen."""
+
+    entry: QueueEntry
+    context: ProductContext  # the snippets shown, in prompt order (numbered from 1)
+    screened_out: list[str]  # chunk ids left out as prompt injections
+
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+    def prompt_snippets(self) -> list[dict[str, Any]]:
+        return [{"star_rating": s.hit.star_rating, "text": s.hit.text} for s in self.context.snippets]
+
+
+def fetch_contexts(
+    retriever: Retriever, entries: Sequence[QueueEntry], per_search: int
+) -> dict[str, ProductContext]:
+    """Each entry's balanced context: products grouped by language, `per_search` products a call."""
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for entry in entries:
+        by_language[entry.language].append(entry.product_id)
+    out = {}
+    for language, products in sorted(by_language.items()):
+        for start in range(0, len(products), per_search):
+            for product_id, context in retriever.balanced(
+                products[start : start + per_search], language
+            ).items():
+                out[key_of(product_id, language)] = context
+    return out
+
+
+def screen_context(context: ProductContext, screen: InjectionScreen) -> tuple[ProductContext, list[str]]:
+    """The context without the snippets the injection screen catches, and their chunk ids."""
+    kept, caught = [], []
+    for snippet in context.snippets:
+        if screen.match(snippet.hit.text) is None:
+            kept.append(snippet)
+        else:
+            caught.append(snippet.hit.chunk_id)
+    return ProductContext(context.product_id, tuple(kept)), caught
+
+
+def prepare(
+    entries: Sequence[QueueEntry], contexts: Mapping[str, ProductContext], screen: InjectionScreen
+) -> tuple[list[Prepared], dict[str, str]]:
+    """The entries with something to summarize, and the reasons of those without."""
+    ready, failed = [], {}
+    for entry in entries:
+        context, caught = screen_context(
+            contexts.get(entry.key, ProductContext(entry.product_id, ())), screen
+        )
+        if not context.snippets:
+            failed[entry.key] = "no_context"
+            continue
+        ready.append(Prepared(entry, context, caught))
+    return ready, failed
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """An alias as the serving location exports it: the name requests use and the version behind it."""
+
+    role: str
+    alias: str
+    version: str
+    manifest: Mapping[str, Any]
+
+
+def served_models(settings: Settings) -> list[ServedModel]:
+    """The champion (required) and, with `batch.shadow`, the challenger when it is exported."""
+    from common.serving.adapters import read_manifest
+
+    registry = settings.registry
+    wanted = [(CHAMPION, registry.champion_alias)]
+    if settings.batch.shadow:
+        wanted.append((CHALLENGER, registry.challenger_alias))
+    models = []
+    for role, alias in wanted:
+        manifest = read_manifest(settings, alias)
+        if manifest is not None:
+            models.append(ServedModel(role, alias, str(manifest["version"]), manifest))
+        elif role == CHAMPION:
+            raise RuntimeError(
+                f"no {registry.model_name}@{alias} is exported to {settings.serving.adapters_uri}: promote a "
+                "version (summarizer_evaluation) before batch inference can serve it"
+            )
+    return models
+
+
+@contextmanager
+def endpoint(settings: Settings, models: Sequence[ServedModel]) -> Iterator[tuple[str, str | None]]:
+    """(base URL, API key) of a server answering under the models' aliases: locally one started here with
+    their exported adapters, in `aws` the configured endpoint."""
+    if settings.serving.local is not None and storage.is_local(settings.serving.adapters_uri):
+        from common.serving.adapters import served_paths
+        from common.serving.local_server import LocalVllmServer
+
+        paths = served_paths(settings)
+        with LocalVllmServer(settings, {m.alias: paths[m.alias] for m in models}, port=0) as server:
+            yield server.url, None
+    else:
+        from common.serving.client import endpoint_from_settings
+
+        yield endpoint_from_settings(settings)
+
+
+def generate(
+    settings: Settings,
+    url: str,
+    api_key: str | None,
+    ready: Sequence[Prepared],
+    models: Sequence[ServedModel],
+) -> dict[str, dict[str, Outcome]]:
+    """role -> entry key -> outcome; one batch with every model's requests (the server batches them)."""
+
+    async def go() -> list[Outcome]:
+        async with ServingClient(settings.serving, base_url=url, api_key=api_key) as client:
+            requests = [
+                client.request_for(f"{model.role}:{item.key}", item.prompt_snippets(), model=model.alias)
+                for model in models
+                for item in ready
+            ]
+            return await client.run_batch(requests)
+
+    out: dict[str, dict[str, Outcome]] = {model.role: {} for model in models}
+    for outcome in asyncio.run(go()):
+        role, key = outcome.request_id.split(":", 1)
+        out[role][key] = outcome
+    return out
+
+
+def guard(
+    guardrails: Guardrails, ready: Sequence[Prepared], answers: Mapping[str, Outcome]
+) -> dict[str, Verdict]:
+    """The verdict on every valid answer, by entry key."""
+    valid = [(item, answers[item.key]) for item in ready if isinstance(answers[item.key], SummaryOutcome)]
+    inputs = [
+        GuardInput(outcome.summary, item.context.texts, item.entry.language)
+        for item, outcome in valid
+        if isinstance(outcome, SummaryOutcome)
+    ]
+    verdicts = guardrails.check(inputs) if inputs else []
+    return {item.key: verdict for (item, _), verdict in zip(valid, verdicts, strict=True)}
+
+
+def cited_reviews(summary: ReviewSummary, context: ProductContext) -> dict[str, list[list[str]]]:
+    """For each pro and con, the review ids behind the snippets it cites (what a shopper clicks)."""
+    ids = context.review_ids
+    return {
+        key: [[ids[number - 1] for number in claim.evidence] for claim in getattr(summary, key)]
+        for key in ("pros", "cons")
+    }
+
+
+def cache_entry(
+    item: Prepared,
+    summary: ReviewSummary,
+    model: ServedModel,
+    lineage_key: str,
+    generated_at: datetime,
+    ttl: timedelta,
+    settings: Settings,
+    lineage_uri: str,
+) -> CachedSummary:
+    """What the storefront reads: the answer, each claim's reviews, the model and prompt behind it."""
+    prompt = load_prompt()
+    reviews = cited_reviews(summary, item.context)
+    return CachedSummary(
+        product_id=item.entry.product_id,
+        language=item.entry.language,
+        generated_at=generated_at,
+        expires_at=generated_at + ttl,
+        review_ids=frozenset(r for claims in reviews.values() for ids in claims for r in ids),
+        lineage_key=lineage_key,
+        body={
+            "answer": summary.model_dump(mode="json"),
+            "evidence_reviews": reviews,
+            "model": {"name": settings.registry.model_name, "alias": model.alias, "version": model.version},
+            "prompt": {"name": prompt.name, "version": prompt.version, "sha256": prompt.sha256},
+            "lineage_uri": lineage_uri,
+        },
+    )
+
+
+def run(
+    settings: Settings,
+    plan: Mapping[str, Any],
+    *,
+    guardrails: Guardrails | None = None,
+    cache: SummaryCache | None = None,
+) -> dict[str, Any]:
+    """Summarize the plan's selection; returns the step's result (small: counts and URIs)."""
+    started = time.monotonic()
+    selection = storage.read_json(plan["selection_uri"])
+    entries = [QueueEntry(**entry) for entry in selection["entries"]]
+    generated_at = datetime.fromisoformat(plan["generated_at"])
+    outcomes: dict[str, QueueOutcome] = {}
+    result: dict[str, Any] = {"run_key": plan["run_key"], "selected": len(entries), "endpoint_down": False}
+    if not entries:
+        return _finish(plan, result, outcomes, started)
+
+    models = served_models(settings)
+    store = open_vector_store(settings)
+    index = store.resolve_alias(settings.vector_store.alias) or settings.vector_store.alias
+    retriever = Retriever(store, settings.retrieval, index)
+    screen = InjectionScreen.from_file(settings.resolve_path(settings.ingestion.injection.patterns_file))
+    contexts = fetch_contexts(retriever, entries, settings.batch.products_per_search)
+    ready, no_context = prepare(entries, contexts, screen)
+    for entry in entries:
+        if entry.key in no_context:
+            outcomes[entry.key] = QueueOutcome(
+                entry.product_id, entry.language, "failed", no_context[entry.key]
+            )
+
+    try:
+        with endpoint(settings, models) as (url, api_key):
+            answers = (
+                generate(settings, url, api_key, ready, models) if ready else {m.role: {} for m in models}
+            )
+    except WarmupError as error:
+        log.error("the summarizer endpoint did not come up: %s; %d products stay pending", error, len(ready))
+        for item in ready:
+            outcomes[item.key] = QueueOutcome(
+                item.entry.product_id, item.entry.language, "pending", "endpoint_down"
+            )
+        result.update(endpoint_down=True, endpoint_error=str(error))
+        return _finish(plan, result, outcomes, started)
+
+    guardrails = guardrails or Guardrails.from_settings(settings)
+    verdicts = {role: guard(guardrails, ready, answers[role]) for role in answers}
+    champion = next(m for m in models if m.role == CHAMPION)
+    ttl = timedelta(days=settings.summary_cache.ttl_days if settings.summary_cache else 7)
+    records, to_cache = [], []
+    for item in ready:
+        outcome, verdict = answers[CHAMPION][item.key], verdicts[CHAMPION].get(item.key)
+        entry = item.entry
+        key = lineage.lineage_key(plan["run_key"], entry.product_id, entry.language, champion.version)
+        reasons = _reasons(outcome, verdict)
+        if not reasons and verdict is not None:
+            to_cache.append(
+                cache_entry(
+                    item, verdict.summary, champion, key, generated_at, ttl, settings, plan["lineage_uri"]
+                )
+            )
+            outcomes[item.key] = QueueOutcome(entry.product_id, entry.language, "summarized")
+        else:
+            outcomes[item.key] = QueueOutcome(entry.product_id, entry.language, "failed", "+".join(reasons))
+        records.append(
+            lineage.record(
+                key, plan, item, champion, outcome, verdict, reasons, index, settings.registry.model_name
+            )
+        )
+
+    own_cache = cache is None
+    cache = cache or open_summary_cache(settings)
+    try:
+        written = cache.put(to_cache)
+    finally:
+        if own_cache:
+            cache.close()
+    lineage.write(records, plan["lineage_uri"])
+    result["lineage_uri"] = plan["lineage_uri"]
+    result["cached"] = len(written.written)
+    result["kept_newer"] = len(written.kept_newer)
+    result["screened_out_snippets"] = sum(len(item.screened_out) for item in ready)
+    if CHALLENGER in answers:
+        challenger = next(m for m in models if m.role == CHALLENGER)
+        result["shadow"] = shadow.report(settings, plan, ready, champion, challenger, answers, verdicts)
+    result["models"] = {m.role: {"alias": m.alias, "version": m.version} for m in models}
+    result["index"] = index
+    return _finish(plan, result, outcomes, started)
+
+
+def _reasons(outcome: Outcome, verdict: Verdict | None) -> list[str]:
+    if isinstance(outcome, FailureOutcome):
+        return [outcome.reason]
+    return [] if verdict is None else list(verdict.reasons)
+
+
+def _finish(
+    plan: Mapping[str, Any], result: dict[str, Any], outcomes: Mapping[str, QueueOutcome], started: float
+) -> dict[str, Any]:
+    """Write the outcomes the `settle` task applies, and count them for the step's summary line."""
+    storage.write_json(plan["outcomes_uri"], [asdict(o) for o in outcomes.values()])
+    statuses = Counter(o.status for o in outcomes.values())
+    reasons = Counter(reason for o in outcomes.values() if o.reason for reason in o.reason.split("+"))
+    result.update(
+        outcomes_uri=plan["outcomes_uri"],
+        summarized=statuses["summarized"],
+        failed=statuses["failed"],
+        pending=statuses["pending"],
+        failure_reasons=dict(sorted(reasons.items())),
+        elapsed_s=round(time.monotonic() - started, 2),
+    )
+    if result["summarized"] + result["failed"] + result["pending"] != result["selected"]:
+        raise RuntimeError(f"outcomes do not add up to the selection: {result}")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = step_parser("Summaries for the batch run's selected products: context, generate, guard, cache.")
+    parser.add_argument("--plan-uri", required=True, help="the batch run's plan (JSON)")
+
+    def body(args: Any) -> dict[str, Any]:
+        return run(get_settings(), storage.read_json(args.plan_uri))
+
+    return run_step(body, parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
