@@ -716,6 +716,7 @@ class BatchSettings(BaseModel):
     """Hourly batch inference (`pipelines.batch`); its guardrails' bars are `thresholds.batch`."""
 
     products_per_search: int = Field(default=100, ge=1)  # products whose contexts one msearch call fetches
+    chunk_products: int = Field(default=500, ge=1)  # products a run holds in memory at once
     max_products_per_run: int = Field(default=5000, ge=1)  # the rest wait for the next run (oldest first)
     max_attempts: int = Field(default=5, ge=1)  # a product's tries across runs; then it fails terminally
     retry_backoff_s: float = Field(default=3600.0, ge=0)  # wait before a failed product's 2nd try; doubles

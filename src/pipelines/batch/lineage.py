@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
 
 from common import storage
 from common.ids import stable_hash
@@ -29,6 +32,43 @@ if TYPE_CHECKING:
     from pipelines.batch.summarize import Prepared, ServedModel
 
 PART_FILE = "part-00000.parquet"
+_TEXTS, _INTS = pa.list_(pa.string()), pa.list_(pa.int64())
+# One declared layout, so that every chunk of a run streams into one file with the same types.
+SCHEMA = pa.schema(
+    [
+        ("lineage_key", pa.string()),
+        ("run_key", pa.string()),
+        ("generated_at", pa.string()),
+        ("product_id", pa.string()),
+        ("language", pa.string()),
+        ("status", pa.string()),
+        ("reasons", _TEXTS),
+        ("model_name", pa.string()),
+        ("model_alias", pa.string()),
+        ("model_version", pa.string()),
+        ("adapter_sha256", pa.string()),
+        ("base_model_id", pa.string()),
+        ("prompt_name", pa.string()),
+        ("prompt_version", pa.string()),
+        ("prompt_sha256", pa.string()),
+        ("data_version", pa.string()),
+        ("index", pa.string()),
+        ("snippet_review_ids", _TEXTS),
+        ("snippet_chunk_ids", _TEXTS),
+        ("snippet_stars", _INTS),
+        ("screened_out_chunk_ids", _TEXTS),
+        ("raw_text", pa.string()),
+        ("answer_json", pa.string()),
+        ("guardrails_json", pa.string()),
+        ("grounding", pa.float64()),
+        ("evidence_validity", pa.float64()),
+        ("toxicity", pa.float64()),
+        ("attempts", pa.int64()),
+        ("latency_s", pa.float64()),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+    ]
+)
 
 
 def lineage_key(run_key: str, product_id: str, language: str, model_version: str) -> str:
@@ -87,14 +127,33 @@ def run_uri(lineage_root: str, run_key: str) -> str:
     return storage.join(lineage_root, f"run={run_key}")
 
 
-def write(records: Sequence[Mapping[str, Any]], uri: str) -> None:
-    """The run's partition, replaced whole (an empty run leaves an empty file, not a stale one)."""
-    import pandas as pd
+class PartitionWriter:
+    """A run's partition written as its records come, chunk by chunk, into one Parquet file of `schema`:
+    memory stays that of a chunk however many products the run has. The partition is replaced whole
+    (a run with no records leaves an empty file, not a stale one)."""
 
-    storage.remove(uri)
-    frame = pd.DataFrame(list(records), columns=list(records[0]) if records else ["lineage_key"])
-    with storage.open_uri(storage.join(uri, PART_FILE), "wb") as handle:
-        frame.to_parquet(handle, index=False)
+    def __init__(self, uri: str, schema: pa.Schema = SCHEMA) -> None:
+        import pyarrow.parquet as pq
+
+        self.uri, self.schema, self.rows = uri, schema, 0
+        storage.remove(uri)
+        self._files = ExitStack()
+        handle = self._files.enter_context(storage.open_uri(storage.join(uri, PART_FILE), "wb"))
+        self._writer = self._files.enter_context(pq.ParquetWriter(handle, schema))
+
+    def write(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if records:
+            self._writer.write_table(pa.Table.from_pylist(list(records), schema=self.schema))
+            self.rows += len(records)
+
+    def close(self) -> None:
+        self._files.close()  # the Parquet footer first, then the file
+
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def read(uri: str) -> list[dict[str, Any]]:

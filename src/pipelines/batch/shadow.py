@@ -1,27 +1,31 @@
 """The challenger in the shadow of the champion: the same hour's prompts, answered, compared, never served.
 
 Evaluation judges a challenger on the golden set; this is how it does on the products shoppers are
-looking at this hour. For every prompt both answered validly:
+looking at this hour. For every prompt:
 
-- `agreement`: how far the two name the same things (Jaccard of their pros, and of their cons, by phrase,
-  case and spacing aside), averaged;
-- `grounding` and `evidence_validity` of each (the guardrails' numbers, `common.grounding`);
+- `valid`: the share of each model's answers that the prompt contract accepts; `passed`: that every
+  guardrail passed;
+- `grounding` and `evidence_validity` of each (the guardrails' numbers, `common.grounding`), averaged
+  over its valid answers;
 - `balance`: of the contexts with at least `evaluation.balance_negative_share` negative snippets, the share
   whose answer names a con (the positivity-bias lesson);
-- `passed`: the share of each model's answers that every guardrail passed; `valid`: schema-valid answers.
+- `agreement`: where both answered validly, how far they name the same things (Jaccard of their pros, and
+  of their cons, by phrase, case and spacing aside), averaged.
 
-The challenger's answers go to `<lake>/batch/shadow/run=<run key>/` and the numbers to one MLflow run
-(`<prefix>/batch-shadow`), tagged with both versions, for the promotion decision.
+The challenger's answers, with each prompt's numbers, go to `<lake>/batch/shadow/run=<run key>/` chunk by
+chunk, and the totals to one MLflow run (`<prefix>/batch-shadow`), tagged with both versions, for the
+promotion decision.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from statistics import fmean
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from common import storage
+import pyarrow as pa
+
 from common.aspects import NEGATIVE_MAX_STARS
 from common.prompts import ReviewSummary, canonical_json
 from common.serving.client import Outcome, SummaryOutcome
@@ -34,6 +38,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ROLES = ("champion", "challenger")
+_PER_ROLE = ("valid", "passed", "grounding", "evidence_validity", "names_con")
+SCHEMA = pa.schema(
+    [
+        ("run_key", pa.string()),
+        ("product_id", pa.string()),
+        ("language", pa.string()),
+        ("model_version", pa.string()),
+        ("raw_text", pa.string()),
+        ("answer_json", pa.string()),
+        ("failure_reason", pa.string()),
+        ("guardrail_reasons", pa.list_(pa.string())),
+        ("negative_context", pa.bool_()),
+        ("agreement", pa.float64()),
+        *[(f"{role}_{name}", pa.float64()) for role in ROLES for name in _PER_ROLE],
+    ]
+)
+
 
 def _phrases(summary: ReviewSummary, key: str) -> set[str]:
     return {" ".join(text.split()).casefold() for text in summary.phrases(key)}  # type: ignore[arg-type]
@@ -45,91 +67,90 @@ def agreement(a: ReviewSummary, b: ReviewSummary) -> float:
     for key in ("pros", "cons"):
         left, right = _phrases(a, key), _phrases(b, key)
         scores.append(1.0 if not left and not right else len(left & right) / len(left | right))
-    return fmean(scores)
+    return sum(scores) / len(scores)
 
 
-def _mean(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return fmean(present) if present else None
-
-
-def compare(
+def rows(
+    plan: Mapping[str, Any],
     ready: Sequence[Prepared],
+    challenger: ServedModel,
     answers: Mapping[str, Mapping[str, Outcome]],
     verdicts: Mapping[str, Mapping[str, Verdict]],
     balance_negative_share: float,
-) -> dict[str, Any]:
-    """The report's numbers (see the module docstring), `None` where no answer allows one."""
-    roles = ("champion", "challenger")
-    metrics: dict[str, Any] = {"prompts": len(ready)}
-    for role in roles:
-        outcomes = [answers[role][item.key] for item in ready]
-        valid = [o for o in outcomes if isinstance(o, SummaryOutcome)]
-        judged = [verdicts[role][item.key] for item in ready if item.key in verdicts[role]]
-        metrics[f"{role}_valid"] = len(valid) / len(ready) if ready else None
-        metrics[f"{role}_passed"] = sum(v.passed for v in judged) / len(ready) if ready else None
-        metrics[f"{role}_grounding"] = _mean([v.grounding for v in judged])
-        metrics[f"{role}_evidence_validity"] = _mean([v.evidence_validity for v in judged])
-        negative = [
-            item
-            for item in ready
-            if sum(s.hit.star_rating <= NEGATIVE_MAX_STARS for s in item.context.snippets)
-            >= balance_negative_share * len(item.context.snippets)
-        ]
-        named = [
-            bool(o.summary.cons)
-            for item in negative
-            if isinstance(o := answers[role][item.key], SummaryOutcome)
-        ]
-        metrics[f"{role}_balance"] = sum(named) / len(named) if named else None
-    pairs = [
-        agreement(a.summary, b.summary)
-        for item in ready
-        if isinstance(a := answers["champion"][item.key], SummaryOutcome)
-        and isinstance(b := answers["challenger"][item.key], SummaryOutcome)
-    ]
-    metrics["agreement"] = _mean(pairs)
-    metrics["compared"] = len(pairs)
-    return metrics
+) -> list[dict[str, Any]]:
+    """One row per prompt: the challenger's answer and both models' numbers."""
+    out = []
+    for item in ready:
+        snippets = item.context.snippets
+        negative = sum(
+            s.hit.star_rating <= NEGATIVE_MAX_STARS for s in snippets
+        ) >= balance_negative_share * len(snippets)
+        outcome = answers["challenger"][item.key]
+        row: dict[str, Any] = {
+            "run_key": plan["run_key"],
+            "product_id": item.entry.product_id,
+            "language": item.entry.language,
+            "model_version": challenger.version,
+            "raw_text": outcome.text,
+            "answer_json": canonical_json(outcome.summary) if isinstance(outcome, SummaryOutcome) else None,
+            "failure_reason": None if isinstance(outcome, SummaryOutcome) else outcome.reason,
+            "guardrail_reasons": None,
+            "negative_context": negative,
+            "agreement": None,
+        }
+        for role in ROLES:
+            answer, verdict = answers[role][item.key], verdicts[role].get(item.key)
+            valid = isinstance(answer, SummaryOutcome)
+            row[f"{role}_valid"] = float(valid)
+            row[f"{role}_passed"] = float(verdict is not None and verdict.passed)
+            row[f"{role}_grounding"] = None if verdict is None else verdict.grounding
+            row[f"{role}_evidence_validity"] = None if verdict is None else verdict.evidence_validity
+            row[f"{role}_names_con"] = (
+                float(bool(answer.summary.cons)) if negative and isinstance(answer, SummaryOutcome) else None
+            )
+        verdict = verdicts["challenger"].get(item.key)
+        row["guardrail_reasons"] = None if verdict is None else list(verdict.reasons)
+        champion_answer = answers["champion"][item.key]
+        if isinstance(champion_answer, SummaryOutcome) and isinstance(outcome, SummaryOutcome):
+            row["agreement"] = agreement(champion_answer.summary, outcome.summary)
+        out.append(row)
+    return out
+
+
+@dataclass
+class Tally:
+    """Running sums of the rows' numbers: the report's means without keeping the rows."""
+
+    prompts: int = 0
+    sums: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, batch: Sequence[Mapping[str, Any]]) -> None:
+        for row in batch:
+            self.prompts += 1
+            for name in ("agreement", *[f"{r}_{n}" for r in ROLES for n in _PER_ROLE]):
+                if row[name] is not None:
+                    self.sums[name] = self.sums.get(name, 0.0) + float(row[name])
+                    self.counts[name] = self.counts.get(name, 0) + 1
+
+    def metrics(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"prompts": self.prompts, "compared": self.counts.get("agreement", 0)}
+        for name, total in sorted(self.sums.items()):
+            metric = name.replace("names_con", "balance")
+            out[metric] = total / self.counts[name]
+        return out
 
 
 def report(
     settings: Settings,
     plan: Mapping[str, Any],
-    ready: Sequence[Prepared],
+    tally: Tally,
     champion: ServedModel,
     challenger: ServedModel,
-    answers: Mapping[str, Mapping[str, Outcome]],
-    verdicts: Mapping[str, Mapping[str, Verdict]],
+    uri: str,
 ) -> dict[str, Any]:
-    """Store the challenger's answers, log the comparison to MLflow; returns the numbers and where."""
-    import pandas as pd
-
-    bars = settings.thresholds.evaluation
-    metrics = compare(ready, answers, verdicts, bars.balance_negative_share if bars else 0.4)
-    rows = []
-    for item in ready:
-        outcome = answers["challenger"][item.key]
-        verdict = verdicts["challenger"].get(item.key)
-        rows.append(
-            {
-                "run_key": plan["run_key"],
-                "product_id": item.entry.product_id,
-                "language": item.entry.language,
-                "model_version": challenger.version,
-                "raw_text": outcome.text,
-                "answer_json": canonical_json(outcome.summary)
-                if isinstance(outcome, SummaryOutcome)
-                else None,
-                "failure_reason": None if isinstance(outcome, SummaryOutcome) else outcome.reason,
-                "guardrail_reasons": None if verdict is None else list(verdict.reasons),
-            }
-        )
-    uri = storage.join(plan["shadow_uri"], "answers.parquet")
-    storage.remove(plan["shadow_uri"])
-    with storage.open_uri(uri, "wb") as handle:
-        pd.DataFrame(rows).to_parquet(handle, index=False)
-
+    """Log the comparison to MLflow; returns the numbers and where the answers are."""
+    metrics = tally.metrics()
     mlflow = mlflow_for(settings)
     with mlflow.start_run(
         experiment_id=experiment_id(settings, "batch-shadow"), run_name=f"shadow-{plan['run_key']}"
@@ -142,13 +163,12 @@ def report(
                 "llmops.shadow.answers_uri": uri,
             }
         )
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         run_id = run.info.run_id
     log.info(
-        "shadow: challenger v%s against champion v%s on %d prompts: %s",
+        "shadow: challenger v%s against champion v%s: %s",
         challenger.version,
         champion.version,
-        len(ready),
         {k: round(v, 3) if isinstance(v, float) else v for k, v in metrics.items()},
     )
     return {**metrics, "answers_uri": uri, "mlflow_run_id": run_id}

@@ -3,7 +3,8 @@ recorded reason why not.
 
     python -m pipelines.batch.summarize --plan-uri URI --result-uri URI
 
-For the entries the run's `select` task took (`pipelines.batch.queue`), in this order:
+For the entries the run's `select` task took (`pipelines.batch.queue`), `batch.chunk_products` at a time
+(so memory is that of a chunk, however many products a run has), in this order:
 
 1. **Context**: the balanced context of each (product, language) (`common.retrieval`), one `msearch` per
    `batch.products_per_search` products of a language, on the index the alias points to when the step
@@ -173,8 +174,11 @@ def generate(
     api_key: str | None,
     ready: Sequence[Prepared],
     models: Sequence[ServedModel],
+    *,
+    warm_up: bool = True,
 ) -> dict[str, dict[str, Outcome]]:
-    """role -> entry key -> outcome; one batch with every model's requests (the server batches them)."""
+    """role -> entry key -> outcome; one batch with every model's requests (the server batches them).
+    The first chunk of a run warms the endpoint up: `WarmupError` if it does not come up."""
 
     async def go() -> list[Outcome]:
         async with ServingClient(settings.serving, base_url=url, api_key=api_key) as client:
@@ -183,7 +187,7 @@ def generate(
                 for model in models
                 for item in ready
             ]
-            return await client.run_batch(requests)
+            return await client.run_batch(requests, warm_up=warm_up)
 
     out: dict[str, dict[str, Outcome]] = {model.role: {} for model in models}
     for outcome in asyncio.run(go()):
@@ -252,11 +256,11 @@ def run(
     guardrails: Guardrails | None = None,
     cache: SummaryCache | None = None,
 ) -> dict[str, Any]:
-    """Summarize the plan's selection; returns the step's result (small: counts and URIs)."""
+    """Summarize the plan's selection, `batch.chunk_products` entries at a time (memory stays that of one
+    chunk); returns the step's result (small: counts and URIs)."""
     started = time.monotonic()
     selection = storage.read_json(plan["selection_uri"])
     entries = [QueueEntry(**entry) for entry in selection["entries"]]
-    generated_at = datetime.fromisoformat(plan["generated_at"])
     outcomes: dict[str, QueueOutcome] = {}
     result: dict[str, Any] = {"run_key": plan["run_key"], "selected": len(entries), "endpoint_down": False}
     if not entries:
@@ -267,71 +271,155 @@ def run(
     index = store.resolve_alias(settings.vector_store.alias) or settings.vector_store.alias
     retriever = Retriever(store, settings.retrieval, index)
     screen = InjectionScreen.from_file(settings.resolve_path(settings.ingestion.injection.patterns_file))
-    contexts = fetch_contexts(retriever, entries, settings.batch.products_per_search)
-    ready, no_context = prepare(entries, contexts, screen)
-    for entry in entries:
-        if entry.key in no_context:
-            outcomes[entry.key] = QueueOutcome(
-                entry.product_id, entry.language, "failed", no_context[entry.key]
-            )
-
-    try:
-        with endpoint(settings, models) as (url, api_key):
-            answers = (
-                generate(settings, url, api_key, ready, models) if ready else {m.role: {} for m in models}
-            )
-    except WarmupError as error:
-        log.error("the summarizer endpoint did not come up: %s; %d products stay pending", error, len(ready))
-        for item in ready:
-            outcomes[item.key] = QueueOutcome(
-                item.entry.product_id, item.entry.language, "pending", "endpoint_down"
-            )
-        result.update(endpoint_down=True, endpoint_error=str(error))
-        return _finish(plan, result, outcomes, started)
-
     guardrails = guardrails or Guardrails.from_settings(settings)
-    verdicts = {role: guard(guardrails, ready, answers[role]) for role in answers}
-    champion = next(m for m in models if m.role == CHAMPION)
-    ttl = timedelta(days=settings.summary_cache.ttl_days if settings.summary_cache else 7)
-    records, to_cache = [], []
-    for item in ready:
-        outcome, verdict = answers[CHAMPION][item.key], verdicts[CHAMPION].get(item.key)
-        entry = item.entry
-        key = lineage.lineage_key(plan["run_key"], entry.product_id, entry.language, champion.version)
-        reasons = _reasons(outcome, verdict)
-        if not reasons and verdict is not None:
-            to_cache.append(
-                cache_entry(
-                    item, verdict.summary, champion, key, generated_at, ttl, settings, plan["lineage_uri"]
-                )
-            )
-            outcomes[item.key] = QueueOutcome(entry.product_id, entry.language, "summarized")
-        else:
-            outcomes[item.key] = QueueOutcome(entry.product_id, entry.language, "failed", "+".join(reasons))
-        records.append(
-            lineage.record(
-                key, plan, item, champion, outcome, verdict, reasons, index, settings.registry.model_name
-            )
-        )
-
     own_cache = cache is None
     cache = cache or open_summary_cache(settings)
+    batch = Batch(settings, plan, models, index, guardrails, cache)
     try:
-        written = cache.put(to_cache)
+        with endpoint(settings, models) as (url, api_key):
+            size = settings.batch.chunk_products
+            for start in range(0, len(entries), size):
+                try:
+                    outcomes.update(
+                        batch.chunk(entries[start : start + size], url, api_key, screen, retriever)
+                    )
+                except WarmupError as error:
+                    log.error("the summarizer endpoint did not come up: %s; the products stay pending", error)
+                    for entry in entries[start:]:
+                        if entry.key not in outcomes:
+                            outcomes[entry.key] = QueueOutcome(
+                                entry.product_id, entry.language, "pending", "endpoint_down"
+                            )
+                    result.update(endpoint_down=True, endpoint_error=str(error))
+                    break
     finally:
+        batch.close()
         if own_cache:
             cache.close()
-    lineage.write(records, plan["lineage_uri"])
-    result["lineage_uri"] = plan["lineage_uri"]
-    result["cached"] = len(written.written)
-    result["kept_newer"] = len(written.kept_newer)
-    result["screened_out_snippets"] = sum(len(item.screened_out) for item in ready)
-    if CHALLENGER in answers:
-        challenger = next(m for m in models if m.role == CHALLENGER)
-        result["shadow"] = shadow.report(settings, plan, ready, champion, challenger, answers, verdicts)
-    result["models"] = {m.role: {"alias": m.alias, "version": m.version} for m in models}
-    result["index"] = index
+    result.update(batch.summary())
     return _finish(plan, result, outcomes, started)
+
+
+class Batch:
+    """One run's chunks through context, generation, guardrails, cache and lineage, and its totals."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        plan: Mapping[str, Any],
+        models: Sequence[ServedModel],
+        index: str,
+        guardrails: Guardrails,
+        cache: SummaryCache,
+    ) -> None:
+        self.settings, self.plan, self.models, self.index = settings, plan, models, index
+        self.guardrails, self.cache = guardrails, cache
+        self.champion = next(m for m in models if m.role == CHAMPION)
+        self.challenger = next((m for m in models if m.role == CHALLENGER), None)
+        self.generated_at = datetime.fromisoformat(plan["generated_at"])
+        cache_settings = settings.summary_cache
+        self.ttl = timedelta(days=cache_settings.ttl_days if cache_settings else 7)
+        self.lineage = lineage.PartitionWriter(plan["lineage_uri"])
+        self.shadow = (
+            None if self.challenger is None else lineage.PartitionWriter(plan["shadow_uri"], shadow.SCHEMA)
+        )
+        self.tally = shadow.Tally()
+        self.warmed = False
+        self.cached = self.kept_newer = self.screened_out = 0
+
+    def chunk(
+        self,
+        entries: Sequence[QueueEntry],
+        url: str,
+        api_key: str | None,
+        screen: InjectionScreen,
+        retriever: Retriever,
+    ) -> dict[str, QueueOutcome]:
+        """The outcome of each entry of one chunk; `WarmupError` when the endpoint never came up."""
+        contexts = fetch_contexts(retriever, entries, self.settings.batch.products_per_search)
+        ready, no_context = prepare(entries, contexts, screen)
+        outcomes = {
+            entry.key: QueueOutcome(entry.product_id, entry.language, "failed", no_context[entry.key])
+            for entry in entries
+            if entry.key in no_context
+        }
+        if not ready:
+            return outcomes
+        answers = generate(self.settings, url, api_key, ready, self.models, warm_up=not self.warmed)
+        self.warmed = True
+        verdicts = {role: guard(self.guardrails, ready, answers[role]) for role in answers}
+        records, to_cache = [], []
+        for item in ready:
+            outcome, verdict = answers[CHAMPION][item.key], verdicts[CHAMPION].get(item.key)
+            entry = item.entry
+            key = lineage.lineage_key(
+                self.plan["run_key"], entry.product_id, entry.language, self.champion.version
+            )
+            reasons = _reasons(outcome, verdict)
+            if not reasons and verdict is not None:
+                to_cache.append(
+                    cache_entry(
+                        item,
+                        verdict.summary,
+                        self.champion,
+                        key,
+                        self.generated_at,
+                        self.ttl,
+                        self.settings,
+                        self.plan["lineage_uri"],
+                    )
+                )
+                outcomes[item.key] = QueueOutcome(entry.product_id, entry.language, "summarized")
+            else:
+                outcomes[item.key] = QueueOutcome(
+                    entry.product_id, entry.language, "failed", "+".join(reasons)
+                )
+            records.append(
+                lineage.record(
+                    key,
+                    self.plan,
+                    item,
+                    self.champion,
+                    outcome,
+                    verdict,
+                    reasons,
+                    self.index,
+                    self.settings.registry.model_name,
+                )
+            )
+        written = self.cache.put(to_cache)
+        self.cached += len(written.written)
+        self.kept_newer += len(written.kept_newer)
+        self.screened_out += sum(len(item.screened_out) for item in ready)
+        self.lineage.write(records)
+        if self.shadow is not None and self.challenger is not None:
+            bars = self.settings.thresholds.evaluation
+            share = bars.balance_negative_share if bars else 0.4
+            compared = shadow.rows(self.plan, ready, self.challenger, answers, verdicts, share)
+            self.shadow.write(compared)
+            self.tally.add(compared)
+        return outcomes
+
+    def close(self) -> None:
+        self.lineage.close()
+        if self.shadow is not None:
+            self.shadow.close()
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "cached": self.cached,
+            "kept_newer": self.kept_newer,
+            "screened_out_snippets": self.screened_out,
+            "lineage_uri": self.plan["lineage_uri"],
+            "lineage_records": self.lineage.rows,
+            "index": self.index,
+            "models": {m.role: {"alias": m.alias, "version": m.version} for m in self.models},
+        }
+        if self.shadow is not None and self.challenger is not None and self.tally.prompts:
+            out["shadow"] = shadow.report(
+                self.settings, self.plan, self.tally, self.champion, self.challenger, self.shadow.uri
+            )
+        return out
 
 
 def _reasons(outcome: Outcome, verdict: Verdict | None) -> list[str]:

@@ -215,7 +215,7 @@ def test_an_endpoint_that_stays_down_leaves_every_product_pending_and_the_cache_
     with FaultServer(health=[503]) as server:
         result = run(with_endpoint(world, server.url), plan, guardrails=guardrails)
     assert result["endpoint_down"] is True
-    assert (result["pending"], result["failed"], result["summarized"]) == (8, 1, 0)
+    assert (result["pending"], result["failed"], result["summarized"]) == (9, 0, 0)  # every one, untried
     cache = open_summary_cache(world)
     assert cache.get_product("p-ok", now=HOUR) == []
     cache.close()
@@ -287,3 +287,13 @@ def test_forgetting_a_cited_review_invalidates_its_summaries_and_the_next_run_re
     assert selected["enqueued"]["invalidated"] == 1
     owed = {e["product_id"] for e in storage.read_json(next_plan["selection_uri"])["entries"]}
     assert "p-ok" in owed
+
+
+def test_a_run_in_small_chunks_ends_as_one_in_a_single_chunk(world, guardrails) -> None:
+    small = world.model_copy(update={"batch": world.batch.model_copy(update={"chunk_products": 2})})
+    plan = planned(small)
+    with FaultServer(plans={f"champion:{p}|en": f for p, f in FAULTS.items()}) as server:
+        result = run(with_endpoint(small, server.url), plan, guardrails=guardrails)
+    assert (result["summarized"], result["failed"], result["lineage_records"]) == (4, 5, 8)
+    warm_ups = [t for t in server.tries if t.request_id.startswith("warm-up")]
+    assert len(warm_ups) == 1  # the first chunk warms the endpoint up, the others find it warm
