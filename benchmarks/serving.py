@@ -59,9 +59,12 @@ ANSWER = json.dumps(
 # ---- the simulated endpoint (child process) ----------------------------------------------------------
 
 
-def _simulate(ready: Any, latency_s: float, cap: int, fault_rate: float, seed: int) -> None:
+def _simulate(
+    ready: Any, latency_s: float, cap: int, fault_rate: float, seed: int, latency_sigma: float = 0.0
+) -> None:
     """Serve until terminated; put the port on `ready`. Faults are answered at once, outside the cap, as
-    a gateway or a full queue rejects a request."""
+    a gateway or a full queue rejects a request. With `latency_sigma`, each answer takes a log-normal
+    draw of mean `latency_s` (an LLM's answers vary with their length); `/stats` sums what was drawn."""
     slots = threading.BoundedSemaphore(cap)
     lock = threading.Lock()
     draw = random.Random(seed)
@@ -106,8 +109,11 @@ def _simulate(ready: Any, latency_s: float, cap: int, fault_rate: float, seed: i
                     stats["503"] += 1
                 self._send(503, b'{"error": {"message": "unavailable"}}')
                 return
+            with lock:
+                delay = latency_s * math.exp(draw.gauss(0.0, latency_sigma) - latency_sigma**2 / 2)
+                stats["latency_ms"] += round(delay * 1000)
             with slots:
-                time.sleep(latency_s)
+                time.sleep(delay)
             self._send(200, completion)
 
         def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
@@ -129,11 +135,13 @@ def _simulate(ready: Any, latency_s: float, cap: int, fault_rate: float, seed: i
 
 
 class SimulatedEndpoint:
-    def __init__(self, latency_s: float, cap: int, fault_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self, latency_s: float, cap: int, fault_rate: float = 0.0, seed: int = 0, latency_sigma: float = 0.0
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._ready = context.Queue()
         self._process = context.Process(
-            target=_simulate, args=(self._ready, latency_s, cap, fault_rate, seed), daemon=True
+            target=_simulate, args=(self._ready, latency_s, cap, fault_rate, seed, latency_sigma), daemon=True
         )
         self.url = ""
 

@@ -64,37 +64,65 @@ class GroundingScorer:
 
     def supporting(self, claims: Sequence[str], snippets: Sequence[str]) -> list[list[int]]:
         """For each claim, the numbers (from 1) of the snippets that support it, in order."""
-        if not claims:
-            return []
-        owner: list[int] = []
-        parts: list[str] = []
-        for number, snippet in enumerate(snippets, start=1):
-            for sentence in sentences(snippet):
-                owner.append(number)
-                parts.append(sentence)
-        if not parts:
-            return [[] for _ in claims]
-        vectors = self.embedder.encode([*claims, *parts])
-        similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
+        return self.supporting_many([(claims, snippets)])[0]
+
+    def supporting_many(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[list[list[int]]]:
+        """`supporting` for many (claims, snippets) pairs with one call to the model: a batch of answers
+        is embedded together, so the model sees full batches instead of one answer's few sentences."""
+        texts: list[str] = []
+        spans = []
+        for claims, snippets in pairs:
+            owner = [number for number, snippet in enumerate(snippets, start=1) for _ in sentences(snippet)]
+            start = len(texts)
+            texts += claims
+            texts += [sentence for snippet in snippets for sentence in sentences(snippet)]
+            spans.append((start, len(claims), owner))
+        vectors = self.embedder.encode(texts) if texts else None
         out = []
-        for row in similarity:
-            numbers = sorted({owner[i] for i, value in enumerate(row) if value >= self.min_similarity})
-            out.append(numbers)
+        for start, count, owner in spans:
+            if not count or not owner or vectors is None:
+                out.append([[] for _ in range(count)])
+                continue
+            claims_v = vectors[start : start + count]
+            parts_v = vectors[start + count : start + count + len(owner)]
+            similarity = claims_v @ parts_v.T
+            out.append(
+                [
+                    sorted({owner[i] for i, value in enumerate(row) if value >= self.min_similarity})
+                    for row in similarity
+                ]
+            )
         return out
 
     def check(self, summary: ReviewSummary, snippets: Sequence[str]) -> AnswerGrounding:
         """Each claim of `summary` against `snippets` (the context, numbered from 1): a claim may be
         true and still cite the wrong review, so support and citations are measured apart."""
-        claims = [*summary.pros, *summary.cons]
-        support = self.supporting([claim.text for claim in claims], snippets)
-        cited = [
-            number in found for claim, found in zip(claims, support, strict=True) for number in claim.evidence
-        ]
-        return AnswerGrounding(
-            support=support,
-            grounding=sum(bool(found) for found in support) / len(claims) if claims else None,
-            evidence_validity=sum(cited) / len(cited) if cited else None,
+        return self.check_many([(summary, snippets)])[0]
+
+    def check_many(self, answers: Sequence[tuple[ReviewSummary, Sequence[str]]]) -> list[AnswerGrounding]:
+        """`check` for many answers, embedded together (`supporting_many`)."""
+        claim_lists = [[*summary.pros, *summary.cons] for summary, _ in answers]
+        supports = self.supporting_many(
+            [
+                ([c.text for c in claims], snippets)
+                for claims, (_, snippets) in zip(claim_lists, answers, strict=True)
+            ]
         )
+        out = []
+        for claims, support in zip(claim_lists, supports, strict=True):
+            cited = [
+                number in found
+                for claim, found in zip(claims, support, strict=True)
+                for number in claim.evidence
+            ]
+            out.append(
+                AnswerGrounding(
+                    support=support,
+                    grounding=sum(bool(found) for found in support) / len(claims) if claims else None,
+                    evidence_validity=sum(cited) / len(cited) if cited else None,
+                )
+            )
+        return out
 
 
 def open_grounding_scorer(settings: Any) -> GroundingScorer:

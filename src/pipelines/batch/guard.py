@@ -113,7 +113,7 @@ class Guardrails:
         )
 
     def check(self, answers: Sequence[GuardInput]) -> list[Verdict]:
-        """One verdict per answer, in order; toxicity is scored for all answers in one call."""
+        """One verdict per answer, in order; toxicity and grounding are scored for all answers at once."""
         scores = self.toxicity.score(
             [a.summary.shopper_text() for a in answers], [a.language for a in answers]
         )

@@ -326,6 +326,7 @@ class Batch:
         self.tally = shadow.Tally()
         self.warmed = False
         self.cached = self.kept_newer = self.screened_out = 0
+        self.seconds: Counter[str] = Counter()  # per stage, summed over chunks: where a run's time goes
 
     def chunk(
         self,
@@ -336,6 +337,7 @@ class Batch:
         retriever: Retriever,
     ) -> dict[str, QueueOutcome]:
         """The outcome of each entry of one chunk; `WarmupError` when the endpoint never came up."""
+        clock = time.monotonic()
         contexts = fetch_contexts(retriever, entries, self.settings.batch.products_per_search)
         ready, no_context = prepare(entries, contexts, screen)
         outcomes = {
@@ -343,11 +345,14 @@ class Batch:
             for entry in entries
             if entry.key in no_context
         }
+        clock = self._lap("context", clock)
         if not ready:
             return outcomes
         answers = generate(self.settings, url, api_key, ready, self.models, warm_up=not self.warmed)
         self.warmed = True
+        clock = self._lap("generate", clock)
         verdicts = {role: guard(self.guardrails, ready, answers[role]) for role in answers}
+        clock = self._lap("guard", clock)
         records, to_cache = [], []
         for item in ready:
             outcome, verdict = answers[CHAMPION][item.key], verdicts[CHAMPION].get(item.key)
@@ -391,6 +396,7 @@ class Batch:
         self.cached += len(written.written)
         self.kept_newer += len(written.kept_newer)
         self.screened_out += sum(len(item.screened_out) for item in ready)
+        clock = self._lap("cache", clock)
         self.lineage.write(records)
         if self.shadow is not None and self.challenger is not None:
             bars = self.settings.thresholds.evaluation
@@ -398,7 +404,13 @@ class Batch:
             compared = shadow.rows(self.plan, ready, self.challenger, answers, verdicts, share)
             self.shadow.write(compared)
             self.tally.add(compared)
+        self._lap("lineage", clock)
         return outcomes
+
+    def _lap(self, stage: str, since: float) -> float:
+        now = time.monotonic()
+        self.seconds[stage] += now - since
+        return now
 
     def close(self) -> None:
         self.lineage.close()
@@ -413,6 +425,7 @@ class Batch:
             "lineage_uri": self.plan["lineage_uri"],
             "lineage_records": self.lineage.rows,
             "index": self.index,
+            "stage_seconds": {stage: round(value, 2) for stage, value in self.seconds.items()},
             "models": {m.role: {"alias": m.alias, "version": m.version} for m in self.models},
         }
         if self.shadow is not None and self.challenger is not None and self.tally.prompts:
