@@ -41,11 +41,13 @@ SNIPPETS = 13  # K_POSITIVE + K_NEGATIVE + K_RECENT of config/pipeline.yaml
 HOUR = datetime(2026, 12, 3, 15, tzinfo=UTC)
 
 
-def world_settings(root: Path, url: str, cap: int) -> Any:
+def world_settings(root: Path, url: str, cap: int, chunk: int | None = None) -> Any:
     """The local profile over a private lake, index, cache and registry, serving at `url`."""
     from common.settings import get_settings
 
     base = get_settings("local")
+    assert base.vector_store.lancedb is not None and base.summary_cache is not None
+    batch = {"max_products_per_run": 10**9, **({"chunk_products": chunk} if chunk else {})}
     return base.model_copy(
         update={
             "lake_uri": f"file://{root / 'lake'}",
@@ -66,7 +68,7 @@ def world_settings(root: Path, url: str, cap: int) -> Any:
             ),
             "summary_cache": base.summary_cache.model_copy(update={"sqlite_path": str(root / "cache.db")}),
             "tracking": base.tracking.model_copy(update={"uri": f"sqlite:///{root / 'mlflow.db'}"}),
-            "batch": base.batch.model_copy(update={"max_products_per_run": 10**9}),
+            "batch": base.batch.model_copy(update=batch),
         }
     )
 
@@ -125,13 +127,15 @@ def build_world(root: Path, products: int) -> str:
     return source
 
 
-def batch_round(root: Path, url: str, cap: int, name: str, guardrails: Any = None) -> dict[str, Any]:
+def batch_round(
+    root: Path, url: str, cap: int, name: str, guardrails: Any = None, chunk: int | None = None
+) -> dict[str, Any]:
     """One batch run over every product (a fresh queue each time): seconds and the step's result."""
     from common import storage
     from pipelines.batch.plan import plan_run, select_for_run
     from pipelines.batch.summarize import run
 
-    settings = world_settings(root, url, cap)
+    settings = world_settings(root, url, cap, chunk)
     storage.remove(storage.join(settings.lake_uri, "batch"))
     started = time.perf_counter()
     plan = plan_run(settings, f"manual__{name}", HOUR, True, {})
@@ -140,8 +144,8 @@ def batch_round(root: Path, url: str, cap: int, name: str, guardrails: Any = Non
     return {"seconds": time.perf_counter() - started, "result": result}
 
 
-def _memory_child(root: str, url: str, cap: int, out: Any) -> None:
-    outcome = batch_round(Path(root), url, cap, "memory")
+def _memory_child(root: str, url: str, cap: int, chunk: int | None, out: Any) -> None:
+    outcome = batch_round(Path(root), url, cap, "memory", chunk=chunk)
     out.put(
         {
             "seconds": round(outcome["seconds"], 1),
@@ -213,7 +217,8 @@ def memory(args: argparse.Namespace) -> dict[str, Any]:
             with SimulatedEndpoint(args.latency_s / 10, args.server_concurrency) as server:
                 out = context.Queue()
                 child = context.Process(
-                    target=_memory_child, args=(tmp, server.url, args.server_concurrency, out)
+                    target=_memory_child,
+                    args=(tmp, server.url, args.server_concurrency, args.chunk_products, out),
                 )
                 child.start()
                 measured = out.get(timeout=7200)
@@ -222,6 +227,7 @@ def memory(args: argparse.Namespace) -> dict[str, Any]:
     peaks = [r["peak_rss_mib"] for r in runs]
     return {
         "runs": runs,
+        "chunk_products": args.chunk_products or "batch.chunk_products",
         "peak_growth": round(peaks[-1] / peaks[0], 3),
         "target": "within 1.2",
         "met": peaks[-1] / peaks[0] <= 1.2,
@@ -241,6 +247,11 @@ def main() -> None:
     parser.add_argument("--server-concurrency", type=int, default=32)
     parser.add_argument("--memory-products", default="500,5000")
     parser.add_argument("--sections", default="path,memory")
+    parser.add_argument(
+        "--chunk-products",
+        type=int,
+        help="memory section: products a run holds at once (default: the setting)",
+    )
     args = parser.parse_args()
     report = report_header("batch")
     sections = args.sections.split(",")

@@ -78,7 +78,7 @@ class GroundingScorer:
             texts += [sentence for snippet in snippets for sentence in sentences(snippet)]
             spans.append((start, len(claims), owner))
         vectors = self.embedder.encode(texts) if texts else None
-        out = []
+        out: list[list[list[int]]] = []
         for start, count, owner in spans:
             if not count or not owner or vectors is None:
                 out.append([[] for _ in range(count)])

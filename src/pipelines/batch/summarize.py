@@ -326,7 +326,7 @@ class Batch:
         self.tally = shadow.Tally()
         self.warmed = False
         self.cached = self.kept_newer = self.screened_out = 0
-        self.seconds: Counter[str] = Counter()  # per stage, summed over chunks: where a run's time goes
+        self.seconds: dict[str, float] = defaultdict(float)  # per stage, over chunks: where the time goes
 
     def chunk(
         self,
