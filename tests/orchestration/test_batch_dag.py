@@ -3,13 +3,10 @@ summarize step itself is tested in tests/steps/batch (it needs the task environm
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,24 +19,23 @@ def airflow_db() -> None:
 
 
 @pytest.fixture
-def batch_dag(airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The DAG parsed against a data folder of its own (a lake with one published partition)."""
+def batch_dag(airflow_db):
+    """The DAG parsed with the session's settings, and its state file, removed afterwards.
+
+    Not a data folder of its own: `dag.test()` registers every DAG's Assets under the URIs their settings
+    give, and an Asset registered under another URI deactivates the other DAGs' Assets of that name."""
     from airflow.dag_processing.dagbag import DagBag
 
+    from common import storage
     from common.settings import get_settings
+    from pipelines.batch.plan import state_uri
 
-    monkeypatch.setenv("LLMOPS_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
-    partition = tmp_path / "lake" / "clean" / "reviews" / "dt=2026-12-02"
-    partition.mkdir(parents=True)
-    pq.write_table(pa.table({"product_id": ["p1"], "language": ["en"]}), partition / "part-00000.parquet")
-    (partition / "_manifest.json").write_text(
-        json.dumps({"files": ["part-00000.parquet"], "published_at": "2026-12-03T01:00:00+00:00"})
-    )
     bag = DagBag(dag_folder=str(REPO / "dags" / "summary_batch_inference.py"))
     assert bag.import_errors == {}
-    yield bag.get_dag("summary_batch_inference"), tmp_path
-    get_settings.cache_clear()
+    state = state_uri(get_settings())
+    yield bag.get_dag("summary_batch_inference"), state
+    storage.remove(state)
 
 
 def states(run) -> dict[str, str]:
@@ -47,13 +43,13 @@ def states(run) -> dict[str, str]:
 
 
 def test_a_run_with_nothing_due_skips_cleanly_and_tears_down(batch_dag) -> None:
-    dag, data = batch_dag
-    queue = data / "lake" / "batch" / "state" / "queue.json"
-    queue.parent.mkdir(parents=True)
-    # The watermark has seen the partition and nothing is owed: the hour has nothing to do.
-    queue.write_text(
-        json.dumps({"version": 1, "partitions": {"dt=2026-12-02": "2026-12-03T01:00:00+00:00"}, "queue": {}})
-    )
+    from common import storage
+    from common.settings import get_settings
+    from pipelines.batch.queue import BatchState, changed_partitions
+
+    dag, state = batch_dag
+    # The watermark has seen every partition the lake holds and nothing is owed: nothing to do.
+    BatchState(partitions=changed_partitions(get_settings().lake_uri, {}), queue={}).save(state)
     run = dag.test()
     assert run.state == "success"
     assert states(run) == {
@@ -63,7 +59,8 @@ def test_a_run_with_nothing_due_skips_cleanly_and_tears_down(batch_dag) -> None:
         "settle": "skipped",
         "cleanup": "success",
     }
-    assert not list((data / "lake" / "staging" / "batch").glob("*/selection.json"))
+    scratch = storage.join(get_settings().lake_uri, "staging", "batch")
+    assert not [uri for uri in storage.list_files(scratch) if uri.endswith("selection.json")]
 
 
 def test_a_product_nobody_reviewed_fails_the_run_at_once(batch_dag) -> None:
