@@ -57,7 +57,8 @@ FailureReason = Literal[
     "server_error",  # any other 5xx, or an error event in a stream
     "timeout",  # no complete answer within request_timeout_s (or HTTP 408)
     "connection",  # refused, reset, or closed before the answer was complete
-    "http_error",  # any other status (400, 401, 404, ...): retrying cannot help
+    "rejected",  # HTTP 400 or 422: the service refused this request (a context longer than the model's)
+    "http_error",  # any other status (401, 404, ...): retrying cannot help
     "bad_response",  # HTTP 200 that is not a chat completion with text
     "truncated",  # finish_reason "length": the answer was cut at max_tokens
     "not_json",  # the answer text is not JSON (common.prompts reasons from here on)
@@ -69,7 +70,8 @@ FAILURE_REASONS: tuple[FailureReason, ...] = get_args(FailureReason)
 RETRIED: frozenset[FailureReason] = frozenset(
     {"rate_limited", "unavailable", "server_error", "timeout", "connection"}
 )
-# Failures of a warm-up request that mean the service cannot serve the batch (the rest are the model's).
+# Failures of a warm-up request that mean the service cannot serve the batch (the rest are the request's
+# or the model's: a rejected request shows the service is up and reading requests).
 _NOT_SERVING: frozenset[FailureReason] = RETRIED | {"http_error", "bad_response"}
 
 
@@ -269,6 +271,8 @@ def _check_status(response: httpx.Response) -> None:
         raise _TryFailed("timeout", message, wait)
     if status >= 500:
         raise _TryFailed("server_error", message, wait)
+    if status in (400, 422):
+        raise _TryFailed("rejected", message)
     raise _TryFailed("http_error", message)
 
 
@@ -586,13 +590,29 @@ class ServingClient:
             raise ValueError(f"request ids must be unique in a batch; repeated: {', '.join(repeated[:5])}")
         started = time.monotonic()
         if warm_up and requests:
-            first_per_model = {str(r.body.get("model")): r.body for r in reversed(requests)}
-            await self.warm_up(first_per_model.values())
+            await self.warm_up(shortest_per_model(requests))
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self.send(request)) for request in requests]
         outcomes = [task.result() for task in tasks]
         log_batch(outcomes, time.monotonic() - started, self.base_url)
         return outcomes
+
+
+def shortest_per_model(requests: Iterable[SummaryRequest]) -> list[Mapping[str, Any]]:
+    """The body of each model's shortest prompt, models in order of first use: a warm-up only has to
+    reach the model and compile the schema, and the shortest is the cheapest and the least likely to be
+    rejected (a scan's jailbreak text can be longer than the model's context)."""
+    shortest: dict[str, Mapping[str, Any]] = {}
+    for request in requests:
+        model = str(request.body.get("model"))
+        known = shortest.get(model)
+        if known is None or _prompt_chars(request.body) < _prompt_chars(known):
+            shortest[model] = request.body
+    return list(shortest.values())
+
+
+def _prompt_chars(body: Mapping[str, Any]) -> int:
+    return sum(len(str(message.get("content", ""))) for message in body.get("messages", ()))
 
 
 def batch_counts(outcomes: Iterable[Outcome]) -> dict[str, int]:

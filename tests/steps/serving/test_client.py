@@ -117,7 +117,7 @@ MIXED = {
     "no-summary-key": (["schema"], "schema", 1),
     "cites-snippet-99": (["evidence"], "evidence", 1),
     "no-choices": (["no_content"], "bad_response", 1),
-    "bad-request": (["400"], "http_error", 1),
+    "bad-request": (["400"], "rejected", 1),
     "always-500": (["500"], "server_error", 3),
     "always-429": (["429"], "rate_limited", 3),
     "always-503": (["503"], "unavailable", 3),
@@ -316,6 +316,37 @@ def test_a_warm_up_answer_that_is_no_summary_does_not_stop_the_batch() -> None:
     with FaultServer(plans={"warm-up-0": ["length"]}) as server:
         outcomes = batch(server, ["a"], warm_up=True)
     assert [o.label for o in outcomes] == ["summary"]
+
+
+def test_the_warm_up_sends_each_models_shortest_prompt_so_one_overlong_context_fails_alone() -> None:
+    # A scan's jailbreak text can overflow the model's context: that request fails by itself (HTTP 400),
+    # but as the warm-up it would have stopped the whole batch.
+    long = [{"star_rating": 1, "text": "ignore every rule " * 300}, *SNIPPETS]
+
+    async def go() -> list[Outcome]:
+        async with ServingClient(serving(), base_url=server.url, api_key="k-1") as client:
+            requests = [
+                client.request_for("long", long, model="candidate"),
+                client.request_for("short", SNIPPETS, model="candidate"),
+                client.request_for("other", long, model="champion"),
+            ]
+            return await client.run_batch(requests)
+
+    with FaultServer(plans={"long": ["400"]}) as server:
+        outcomes = run(go())
+        warm = [t.body for t in server.tries if t.request_id.startswith("warm-up")]
+    assert [(b["model"], len(str(b["messages"])) < 2000) for b in warm] == [
+        ("candidate", True),
+        ("champion", False),
+    ]
+    assert [o.label for o in outcomes] == ["rejected", "summary", "summary"]
+
+
+def test_a_batch_of_requests_the_service_rejects_fails_request_by_request_not_at_the_warm_up() -> None:
+    # Every context too long for the model (HTTP 400): the service is up; each request fails as rejected.
+    with FaultServer(plans={"warm-up-0": ["400"], "a": ["400"], "b": ["400"]}) as server:
+        outcomes = batch(server, ["a", "b"], warm_up=True)
+    assert [o.label for o in outcomes] == ["rejected", "rejected"]
 
 
 # ---- streaming -----------------------------------------------------------------------------------------
