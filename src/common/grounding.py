@@ -77,7 +77,7 @@ class GroundingScorer:
             texts += claims
             texts += [sentence for snippet in snippets for sentence in sentences(snippet)]
             spans.append((start, len(claims), owner))
-        vectors = self.embedder.encode(texts) if texts else None
+        vectors = self._encode_once(texts) if texts else None
         out: list[list[list[int]]] = []
         for start, count, owner in spans:
             if not count or not owner or vectors is None:
@@ -93,6 +93,15 @@ class GroundingScorer:
                 ]
             )
         return out
+
+    def _encode_once(self, texts: list[str]) -> Any:
+        """The vectors of `texts`, each distinct text encoded once: claims repeat across answers ("long
+        battery life"), and a shadow run checks champion and challenger against the same snippets."""
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) == len(texts):
+            return self.embedder.encode(texts)
+        row = {text: i for i, text in enumerate(distinct)}
+        return self.embedder.encode(distinct)[[row[text] for text in texts]]
 
     def check(self, summary: ReviewSummary, snippets: Sequence[str]) -> AnswerGrounding:
         """Each claim of `summary` against `snippets` (the context, numbered from 1): a claim may be

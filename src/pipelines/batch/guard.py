@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from common.grounding import GroundingScorer
+from common.grounding import AnswerGrounding, GroundingScorer
 from common.prompts import Claim, ReviewSummary
 
 PiiAction = Literal["redact", "reject"]
@@ -113,15 +113,19 @@ class Guardrails:
         )
 
     def check(self, answers: Sequence[GuardInput]) -> list[Verdict]:
-        """One verdict per answer, in order; toxicity and grounding are scored for all answers at once."""
+        """One verdict per answer, in order; toxicity and grounding are scored for all answers at once
+        (the models see full batches, and a text shared by answers is encoded once)."""
         scores = self.toxicity.score(
             [a.summary.shopper_text() for a in answers], [a.language for a in answers]
         )
-        return [self._one(answer, score) for answer, score in zip(answers, scores, strict=True)]
+        grounded = self.grounding.check_many([(a.summary, a.snippets) for a in answers])
+        return [
+            self._one(answer, checked, score)
+            for answer, checked, score in zip(answers, grounded, scores, strict=True)
+        ]
 
-    def _one(self, answer: GuardInput, toxicity: float) -> Verdict:
+    def _one(self, answer: GuardInput, checked: AnswerGrounding, toxicity: float) -> Verdict:
         reasons = []
-        checked = self.grounding.check(answer.summary, answer.snippets)
         if checked.grounding is not None and checked.grounding < self.min_grounding:
             reasons.append("ungrounded")
         if checked.evidence_validity is not None and checked.evidence_validity < self.min_evidence_validity:

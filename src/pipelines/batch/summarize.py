@@ -197,17 +197,22 @@ def generate(
 
 
 def guard(
-    guardrails: Guardrails, ready: Sequence[Prepared], answers: Mapping[str, Outcome]
-) -> dict[str, Verdict]:
-    """The verdict on every valid answer, by entry key."""
-    valid = [(item, answers[item.key]) for item in ready if isinstance(answers[item.key], SummaryOutcome)]
-    inputs = [
-        GuardInput(outcome.summary, item.context.texts, item.entry.language)
-        for item, outcome in valid
-        if isinstance(outcome, SummaryOutcome)
-    ]
-    verdicts = guardrails.check(inputs) if inputs else []
-    return {item.key: verdict for (item, _), verdict in zip(valid, verdicts, strict=True)}
+    guardrails: Guardrails, ready: Sequence[Prepared], answers: Mapping[str, Mapping[str, Outcome]]
+) -> dict[str, dict[str, Verdict]]:
+    """The verdict on every valid answer, by role and entry key; every role's answers are checked in one
+    call, so a shadow run encodes the snippets champion and challenger share once."""
+    keys: list[tuple[str, str]] = []
+    inputs: list[GuardInput] = []
+    for role, by_key in answers.items():
+        for item in ready:
+            outcome = by_key[item.key]
+            if isinstance(outcome, SummaryOutcome):
+                keys.append((role, item.key))
+                inputs.append(GuardInput(outcome.summary, item.context.texts, item.entry.language))
+    verdicts: dict[str, dict[str, Verdict]] = {role: {} for role in answers}
+    for (role, key), verdict in zip(keys, guardrails.check(inputs) if inputs else [], strict=True):
+        verdicts[role][key] = verdict
+    return verdicts
 
 
 def cited_reviews(summary: ReviewSummary, context: ProductContext) -> dict[str, list[list[str]]]:
@@ -351,7 +356,7 @@ class Batch:
         answers = generate(self.settings, url, api_key, ready, self.models, warm_up=not self.warmed)
         self.warmed = True
         clock = self._lap("generate", clock)
-        verdicts = {role: guard(self.guardrails, ready, answers[role]) for role in answers}
+        verdicts = guard(self.guardrails, ready, answers)
         clock = self._lap("guard", clock)
         records, to_cache = [], []
         for item in ready:
