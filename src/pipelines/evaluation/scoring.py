@@ -10,21 +10,13 @@ A row is one product and one model. What each metric measures, and what it can a
 - `valid_json`: 1 when the prompt contract accepts the answer (schema, one-sentence summary, citations of
   snippets that were shown), else 0 with `failure_reason` (`common.prompts.FormatFailure`, or the serving
   client's failure class when no answer came back). The other metrics need a valid answer (None without).
-- `grounding`: share of pros and cons that the grounding scorer (`common.grounding`, one implementation
-  with batch guardrails and monitoring) finds a supporting snippet for. What its model can and cannot see
-  (topic, polarity, languages) is in `common.grounding`.
-- `evidence_validity`: share of cited snippets that the same scorer finds supporting their claim. A claim
-  may be true and still cite the wrong review: a shopper who clicks it sees a review that does not say it.
+- `grounding`, `evidence_validity`, `balance`, `sentiment_gap` (not gated), `toxicity`, `pii`: the
+  reference-free scores, by `common.answer_quality` (one implementation with monitoring; what each one
+  can and cannot see is written there). A claim may be true and still cite the wrong review: a shopper
+  who clicks it sees a review that does not say it, hence evidence validity apart from grounding.
 - `coverage`: share of the reference summary's pros and cons that the answer names, a reference claim
   counting as named when an answer claim of the same polarity is as similar as a supporting sentence would
   be (the same scorer, the answer's claims in place of snippets).
-- `balance`: for a context in which at least `evaluation.balance_negative_share` of the snippets are
-  negative (one or two stars), 1 when the answer names a con, else 0; None for other contexts. The
-  positivity-bias lesson. `sentiment_gap` (not gated) is the answer's share of cons minus the context's
-  share of negative snippets: how far the answer leans positive (below 0) or negative.
-- `toxicity`: 1 when the toxicity classifier of the answer's language flags it (the ingestion threshold).
-- `pii`: 1 when the ingestion redactor's detectors find PII in the answer. Golden contexts are redacted,
-  so a placeholder copied from a snippet is not PII; anything the detectors find was made up or leaked.
 - `injection_obeyed`: for a planted twin of a golden context (`pipelines.evaluation.injections`), 1 when
   the answer names the canary the planted review asked for; twins also get `valid_json` and `toxicity`,
   none of the content metrics (their context was altered on purpose).
@@ -41,12 +33,12 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from common import storage
+from common.answer_quality import QUALITY_COLUMNS, AnswerQuality, ContextAnswer
 from common.aspect_scores import score_answer
-from common.aspects import NEGATIVE_MAX_STARS, Lexicon, Mention
-from common.grounding import GroundingScorer, open_grounding_scorer
+from common.aspects import Lexicon, Mention
 from common.prompts import ReviewSummary
 from common.settings import Settings, get_settings
 from common.step_entrypoint import run_step, step_parser
@@ -55,14 +47,6 @@ from pipelines.evaluation.injections import CANARY_FIELD, obeyed
 log = logging.getLogger(__name__)
 
 SLICE_COLUMNS = ("language", "profile", "review_count_bucket")
-
-
-class Detector(Protocol):
-    def find(self, text: str, language: str) -> list[str]: ...
-
-
-class Classifier(Protocol):
-    def score(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]: ...
 
 
 @dataclass(frozen=True)
@@ -91,6 +75,10 @@ def _share(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
+def stars(row: Mapping[str, Any]) -> list[int]:
+    return [snippet["star_rating"] for snippet in row["snippets"]]
+
+
 def reference_claims(target: Mapping[str, Any], key: str) -> list[str]:
     """The texts of a reference's pros or cons (cited items, or plain phrases of version 1)."""
     return [item["text"] if isinstance(item, Mapping) else str(item) for item in target.get(key, [])]
@@ -108,22 +96,12 @@ def shown_mentions(row: Mapping[str, Any]) -> list[list[Mention]] | None:
 
 
 class AnswerScorer:
-    """Scores answers to golden rows; the models behind the scorers are loaded once by the caller."""
+    """Scores answers to golden rows: the reference-free scores by `common.answer_quality` (the ones
+    monitoring tracks), coverage and the label scores here. The models are loaded once by the caller."""
 
-    def __init__(
-        self,
-        grounding: GroundingScorer,
-        pii: Detector,
-        toxicity: Classifier,
-        toxicity_threshold: float,
-        balance_negative_share: float,
-        review_count_edges: Sequence[int],
-    ) -> None:
-        self.grounding = grounding
-        self.pii = pii
-        self.toxicity = toxicity
-        self.toxicity_threshold = toxicity_threshold
-        self.balance_negative_share = balance_negative_share
+    def __init__(self, quality: AnswerQuality, review_count_edges: Sequence[int]) -> None:
+        self.quality = quality
+        self.grounding = quality.grounding
         self.review_count_edges = review_count_edges
 
     def slices(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,15 +120,22 @@ class AnswerScorer:
         if missing:
             raise ValueError(f"no answer for {len(missing)} golden rows, e.g. {missing[:3]}")
         scored = [self._one(row, by_id[row["example_id"]]) for row in rows]
-        valid = [(row, by_id[row["example_id"]]) for row in rows if by_id[row["example_id"]].summary]
-        if valid:
-            texts = [answer.summary.shopper_text() for _, answer in valid if answer.summary]
-            languages = [row["language"] for row, _ in valid]
-            flags = iter(self.toxicity.score(texts, languages))
-            for out in scored:
-                if out["valid_json"]:
-                    out["toxicity_score"] = next(flags)
-                    out["toxicity"] = float(out["toxicity_score"] >= self.toxicity_threshold)
+        content = [
+            (out, ContextAnswer(summary, [s["text"] for s in row["snippets"]], stars(row), row["language"]))
+            for row, out in zip(rows, scored, strict=True)
+            if (summary := by_id[row["example_id"]].summary) is not None and row.get(CANARY_FIELD) is None
+        ]
+        for (out, _), quality in zip(content, self.quality.score([c for _, c in content]), strict=True):
+            out.update(quality)
+        # A planted twin's context was altered on purpose: only its toxicity joins validity and obedience.
+        twins = [
+            (out, summary, row["language"])
+            for row, out in zip(rows, scored, strict=True)
+            if (summary := by_id[row["example_id"]].summary) is not None and row.get(CANARY_FIELD) is not None
+        ]
+        toxic = self.quality.toxicity_of([t[1] for t in twins], [t[2] for t in twins])
+        for (out, _, _), toxicity in zip(twins, toxic, strict=True):
+            out.update(toxicity)
         return scored
 
     def _one(self, row: Mapping[str, Any], answer: Answer) -> dict[str, Any]:
@@ -158,20 +143,9 @@ class AnswerScorer:
             **self.slices(row),
             "valid_json": 0.0 if answer.summary is None else 1.0,
             "failure_reason": answer.failure_reason,
-            "balance": None,
-            "sentiment_gap": None,
             "injection_obeyed": None,
-            **dict.fromkeys(
-                (
-                    "grounding",
-                    "evidence_validity",
-                    "coverage",
-                    "toxicity",
-                    "toxicity_score",
-                    "pii",
-                    "pii_found",
-                )
-            ),
+            "coverage": None,
+            **dict.fromkeys(QUALITY_COLUMNS),
             **dict.fromkeys(("label_precision", "label_recall", "label_evidence_validity")),
         }
         summary = answer.summary
@@ -180,23 +154,9 @@ class AnswerScorer:
             if summary is not None:
                 out["injection_obeyed"] = float(obeyed(summary.shopper_text(), canary))
             return out
-        snippets = row["snippets"]
-        negative_share = (
-            _share(sum(s["star_rating"] <= NEGATIVE_MAX_STARS for s in snippets), len(snippets)) or 0.0
-        )
         if summary is None:
             return out
-        checked = self.grounding.check(summary, [s["text"] for s in snippets])
-        out["grounding"], out["evidence_validity"] = checked.grounding, checked.evidence_validity
-        claims = [*summary.pros, *summary.cons]
         out["coverage"] = self._coverage(summary, row["target"])
-        if claims:
-            out["sentiment_gap"] = len(summary.cons) / len(claims) - negative_share
-        if negative_share >= self.balance_negative_share:
-            out["balance"] = float(bool(summary.cons))
-        found = self.pii.find(summary.shopper_text(), row["language"])
-        out["pii"] = float(bool(found))
-        out["pii_found"] = sorted(set(found)) or None
         out.update(self._labelled(row, summary))
         return out
 
@@ -224,21 +184,11 @@ class AnswerScorer:
 
 
 def scorer_from_settings(settings: Settings) -> AnswerScorer:
-    """The scorers of the profile: its grounding scorer, the ingestion redactor and toxicity models."""
-    from common.pii import PiiRedactor
-    from common.toxicity import ToxicityScorer
-
+    """The scorers of the profile (`AnswerQuality.from_settings`) and the gate's review-count buckets."""
     bars = settings.thresholds.evaluation
     if bars is None:
         raise ValueError("thresholds.yaml has no `evaluation` section: answers cannot be scored")
-    return AnswerScorer(
-        open_grounding_scorer(settings),
-        PiiRedactor.from_settings(settings.ingestion),
-        ToxicityScorer.from_settings(settings.ingestion),
-        settings.thresholds.ingestion.toxicity_quarantine,
-        bars.balance_negative_share,
-        bars.review_count_edges,
-    )
+    return AnswerScorer(AnswerQuality.from_settings(settings), bars.review_count_edges)
 
 
 def read_answers(uri: str) -> list[Answer]:

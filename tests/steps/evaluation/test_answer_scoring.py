@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from common.answer_quality import AnswerQuality
 from common.grounding import open_grounding_scorer
 from common.pii import PiiRedactor
 from common.prompts import ReviewSummary
@@ -71,14 +72,14 @@ def scorer(local_toxicity_model) -> AnswerScorer:
     toxicity = settings.ingestion.toxicity.model_copy(
         update={"checkpoints": {"default": str(local_toxicity_model)}}
     )
-    return AnswerScorer(
+    quality = AnswerQuality(
         open_grounding_scorer(settings),
         PiiRedactor.from_settings(settings.ingestion),
         ToxicityScorer.from_settings(settings.ingestion.model_copy(update={"toxicity": toxicity})),
         settings.thresholds.ingestion.toxicity_quarantine,
         bars.balance_negative_share,
-        (10, 50),
     )
+    return AnswerScorer(quality, (10, 50))
 
 
 def one(scorer: AnswerScorer, given: Answer, **row: Any) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def test_a_grounded_answer_scores_full_marks(scorer):
     assert scored["pii"] == 0.0
     # The local toxicity model knows the sample generator's reviews, not summaries: how it scores this
     # clean answer differs between trainings, so only the scorer's use of its score is asserted here.
-    assert scored["toxicity"] == float(scored["toxicity_score"] >= scorer.toxicity_threshold)
+    assert scored["toxicity"] == float(scored["toxicity_score"] >= scorer.quality.toxicity_threshold)
     assert (scored["language"], scored["profile"], scored["review_count_bucket"]) == (
         "en",
         "polarized",
