@@ -7,7 +7,7 @@ the alias pointed to), the review and chunk ids behind every snippet in prompt o
 cited by a claim maps to its review), the snippets the injection screen left out, the raw answer, the
 parsed answer, every guardrail result, tokens, tries and latency.
 
-Records are Parquet in the lake, one partition per run (`<lake>/batch/lineage/run=<run key>/`), written
+Records are Parquet in the lake, one partition per run (`common.summary_lineage` says where), written
 whole: running the step again for the same run replaces the partition, so the same key never appears
 twice. The cached summary carries its record's key (`lineage_key`), which is deterministic: the run, the
 product, the language and the model version.
@@ -123,10 +123,6 @@ def record(
     }
 
 
-def run_uri(lineage_root: str, run_key: str) -> str:
-    return storage.join(lineage_root, f"run={run_key}")
-
-
 class PartitionWriter:
     """A run's partition written as its records come, chunk by chunk, into one Parquet file of `schema`:
     memory stays that of a chunk however many products the run has. The partition is replaced whole
@@ -154,15 +150,3 @@ class PartitionWriter:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def read(uri: str) -> list[dict[str, Any]]:
-    """Every record of a run's partition (or of every run under the lineage root), lists as lists."""
-    import pyarrow.parquet as pq
-
-    files = [f for f in storage.list_files(uri) if f.endswith(".parquet")]
-    rows: list[dict[str, Any]] = []
-    for file_uri in files:
-        with storage.open_uri(file_uri) as handle:
-            rows += pq.read_table(handle).to_pylist()
-    return rows

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from common import summary_lineage
 from common.settings import Settings, get_settings
 from common.summary_cache import CachedSummary, open_summary_cache
-from pipelines.batch import lineage
 
 
 def _claims(cached: CachedSummary) -> dict[str, list[dict[str, Any]]]:
@@ -101,7 +101,7 @@ def lookup(
             record = next(
                 (
                     r
-                    for r in lineage.read(cached.body["lineage_uri"])
+                    for r in summary_lineage.read(cached.body["lineage_uri"])
                     if r["lineage_key"] == cached.lineage_key
                 ),
                 None,

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from common import storage
+from common import storage, summary_lineage
 from common.ids import stable_hash
 from common.settings import Settings
 from common.summary_requests import pending_requests
@@ -65,7 +65,7 @@ def plan_run(
         "outcomes_uri": storage.join(scratch, "outcomes.json"),
         "summarize_result_uri": storage.join(root, "runs", run_key, "summarize.json"),
         "state_uri": state_uri(settings),
-        "lineage_uri": storage.join(root, "lineage", f"run={run_key}"),
+        "lineage_uri": summary_lineage.run_uri(settings.lake_uri, run_key),
         "shadow_uri": storage.join(root, "shadow", f"run={run_key}"),
         "failures_uri": storage.join(root, "failures", f"run={run_key}.jsonl"),
     }

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from common import storage
+from common import storage, summary_lineage
 from common.serving.adapters import MANIFEST
 from common.settings import Settings, get_settings
 from common.summary_cache import open_summary_cache
 from common.vector_store import open_vector_store
-from pipelines.batch import lineage
 from pipelines.batch.guard import Guardrails
 from pipelines.batch.lookup import lookup
 from pipelines.batch.plan import plan_run, select_for_run, settle_run
@@ -159,7 +158,7 @@ def test_every_selected_product_ends_summarized_or_with_its_reason(world, guardr
     cache.close()
 
     # One lineage record per answered product, failures included; its key is the cache's.
-    records = {r["product_id"]: r for r in lineage.read(plan["lineage_uri"])}
+    records = {r["product_id"]: r for r in summary_lineage.read(plan["lineage_uri"])}
     assert set(records) == set(PRODUCTS)
     assert records["p-ok"]["lineage_key"] == cached.lineage_key
     assert records["p-ok"]["snippet_review_ids"] == ["r-p-ok-c1", "r-p-ok-c2"]
@@ -181,7 +180,7 @@ def test_every_selected_product_ends_summarized_or_with_its_reason(world, guardr
     with FaultServer() as server:
         again = run(with_endpoint(world, server.url), plan, guardrails=guardrails)
     assert again["summarized"] == 9 - 1 and again["kept_newer"] == 0  # all but the unindexed one now
-    second = lineage.read(plan["lineage_uri"])
+    second = summary_lineage.read(plan["lineage_uri"])
     assert len(second) == len(PRODUCTS) and {r["lineage_key"] for r in second} == {
         r["lineage_key"] for r in records.values()
     }
@@ -204,7 +203,7 @@ def test_a_rejected_answer_is_a_failure_never_a_cached_summary(world, guardrails
     cache = open_summary_cache(world)
     assert cache.get("p-ok", "en", now=HOUR) is None
     cache.close()
-    record_ = next(r for r in lineage.read(plan["lineage_uri"]) if r["product_id"] == "p-ok")
+    record_ = next(r for r in summary_lineage.read(plan["lineage_uri"]) if r["product_id"] == "p-ok")
     assert record_["status"] == "failed" and record_["reasons"] == ["ungrounded"]
 
 
