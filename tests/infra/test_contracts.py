@@ -155,6 +155,18 @@ def test_threshold_variable_has_exactly_the_yaml_keys() -> None:
     assert declared == set(_monitoring_thresholds())
 
 
+def test_a_daily_quality_alarm_breaches_when_the_monitor_stops_publishing() -> None:
+    """Missing data is a breach for the metrics the daily monitor publishes: a monitor that stopped
+    pages someone instead of leaving the alarm quietly green."""
+    daily = {"faithfulness", "toxicity_rate", "pii_rate"}
+    for alarm in find(MODULES / "observability", "resource", "aws_cloudwatch_metric_alarm"):
+        if alarm.name in daily:
+            assert attr(alarm.body, "treat_missing_data") == "breaching", alarm.name
+            assert attr(alarm.body, "period") == 86400, alarm.name
+            daily.remove(alarm.name)
+    assert not daily, f"no alarm for {sorted(daily)}"
+
+
 def test_thresholds_are_sane() -> None:
     t = _monitoring_thresholds()
     for key in ("faithfulness_min", "toxicity_rate_max", "format_failure_rate_max", "vllm_error_rate_max"):

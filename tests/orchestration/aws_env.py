@@ -16,6 +16,8 @@ AWS_PROFILE_ENV = {
     "LLMOPS_OPENSEARCH_ENDPOINT": "https://vectors.example.invalid",
     "LLMOPS_MLFLOW_TRACKING_URI": "https://mlflow.example.invalid",
     "LLMOPS_SUMMARY_CACHE_TABLE": "llmops-summaries-test",
+    "LLMOPS_METRICS_NAMESPACE": "LLMOpsTest",
+    "LLMOPS_ENVIRONMENT": "test",
     "LLMOPS_SAGEMAKER_SUBNET_IDS": "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2",
     "LLMOPS_SAGEMAKER_SECURITY_GROUP_IDS": "sg-0bbbbbbbbbbbbbbb1",
     "LLMOPS_QUARANTINE_HMAC_KEY_ARN": (

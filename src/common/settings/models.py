@@ -643,6 +643,17 @@ class BatchThresholds(BaseModel):
     max_toxicity: float = Field(gt=0, le=1)  # toxicity score of the answer's text at or above: rejected
 
 
+class MonitoringThresholds(BaseModel):
+    """Daily quality monitoring's bars; Terraform's CloudWatch alarms read the same keys."""
+
+    faithfulness_min: float = Field(ge=0, le=1)  # mean grounding of the day's sampled summaries
+    toxicity_rate_max: float = Field(ge=0, le=1)
+    pii_rate_max: float = Field(ge=0, le=1)
+    format_failure_rate_max: float = Field(ge=0, le=1)
+    vllm_p95_latency_s_max: float = Field(gt=0)
+    vllm_error_rate_max: float = Field(ge=0, le=1)
+
+
 class Thresholds(BaseModel):
     """`config/thresholds.yaml`: the gates, read by pipelines, tests and Terraform alike."""
 
@@ -655,6 +666,7 @@ class Thresholds(BaseModel):
     summary_quality: SummaryQualityThresholds | None = None  # only what scores answers needs it
     evaluation: EvaluationThresholds | None = None  # only the evaluation pipeline needs it
     batch: BatchThresholds | None = None  # only batch inference's guardrails need it
+    monitoring: MonitoringThresholds | None = None  # only quality monitoring (and Terraform's alarms) need it
 
 
 class RegistrySettings(BaseModel):
@@ -725,6 +737,16 @@ class BatchSettings(BaseModel):
     shadow: bool = True  # send the same contexts to the challenger when one exists (never served)
 
 
+class MonitoringSettings(BaseModel):
+    """Daily quality monitoring (`pipelines.monitoring`); its bars are `thresholds.monitoring`."""
+
+    sample_per_stratum: int = Field(default=50, ge=1)  # summaries scored per (language, context profile)
+    seed: int = 0  # which summaries a stratum's sample takes: the same day samples the same summaries
+    warning_escalation_days: int = Field(default=3, ge=1)  # a warning this many days running is critical
+    cloudwatch_namespace: str | None = None  # aws: where the daily metrics go (Terraform's alarms read them)
+    environment: str = "local"  # the metrics' Environment dimension
+
+
 class Settings(BaseSettings):
     """Everything the pipelines read, for one profile. Built by `common.settings.loader`, which layers
     the files, the profile and the `LLMOPS_<SECTION>__<KEY>` variables (their prefix and delimiter are
@@ -754,6 +776,7 @@ class Settings(BaseSettings):
     evaluation: EvaluationSettings = EvaluationSettings()
     summary_cache: SummaryCacheSettings | None = None  # only batch inference, forgetting and lookups need it
     batch: BatchSettings = BatchSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     thresholds: Thresholds
 
     def resolve_path(self, value: str) -> Path:

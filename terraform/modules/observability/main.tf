@@ -15,6 +15,7 @@ locals {
   metrics = {
     faithfulness        = "SummaryFaithfulness"      # mean faithfulness of the day's sampled summaries, 0-1
     toxicity_rate       = "SummaryToxicityRate"      # share of generated summaries flagged toxic, 0-1
+    pii_rate            = "SummaryPiiRate"           # share of sampled summaries with PII found, 0-1
     format_failure_rate = "SummaryFormatFailureRate" # share of responses failing the JSON format, 0-1
     latency             = "ServingLatencySeconds"    # one value per summary request, end to end
     requests            = "ServingRequests"          # count of summary requests sent to vLLM
@@ -93,7 +94,7 @@ resource "aws_cloudwatch_metric_alarm" "faithfulness" {
   evaluation_periods  = 1
   comparison_operator = "LessThanThreshold"
   threshold           = var.thresholds.faithfulness_min
-  treat_missing_data  = "notBreaching"
+  treat_missing_data  = "breaching" # the monitor stopped publishing: page someone
   alarm_actions       = [aws_sns_topic.this["warning"].arn]
   ok_actions          = [aws_sns_topic.this["warning"].arn]
 }
@@ -109,7 +110,23 @@ resource "aws_cloudwatch_metric_alarm" "toxicity_rate" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.thresholds.toxicity_rate_max
-  treat_missing_data  = "notBreaching"
+  treat_missing_data  = "breaching" # the monitor stopped publishing: page someone
+  alarm_actions       = [aws_sns_topic.this["warning"].arn]
+  ok_actions          = [aws_sns_topic.this["warning"].arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "pii_rate" {
+  alarm_name          = "${var.project}-summary-pii-rate-${var.environment}"
+  alarm_description   = "Share of summaries with personal data found is above monitoring.pii_rate_max (config/thresholds.yaml)."
+  namespace           = var.namespace
+  metric_name         = local.metrics.pii_rate
+  dimensions          = local.dimensions
+  statistic           = "Maximum"
+  period              = 86400
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.thresholds.pii_rate_max
+  treat_missing_data  = "breaching" # the monitor stopped publishing: page someone
   alarm_actions       = [aws_sns_topic.this["warning"].arn]
   ok_actions          = [aws_sns_topic.this["warning"].arn]
 }
@@ -191,10 +208,11 @@ resource "aws_cloudwatch_metric_alarm" "vllm_error_rate" {
 # Critical: what users of the storefront would see, unfaithful or toxic summaries, or none at all.
 resource "aws_cloudwatch_composite_alarm" "critical" {
   alarm_name        = "${var.project}-critical-${var.environment}"
-  alarm_description = "Summaries are unfaithful or toxic, or the serving path fails."
+  alarm_description = "Summaries are unfaithful, toxic or leak personal data, or the serving path fails."
   alarm_rule = join(" OR ", [for a in [
     aws_cloudwatch_metric_alarm.faithfulness,
     aws_cloudwatch_metric_alarm.toxicity_rate,
+    aws_cloudwatch_metric_alarm.pii_rate,
     aws_cloudwatch_metric_alarm.vllm_error_rate,
   ] : "ALARM(\"${a.alarm_name}\")"])
   alarm_actions = [aws_sns_topic.this["critical"].arn]

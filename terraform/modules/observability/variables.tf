@@ -26,6 +26,7 @@ variable "thresholds" {
   type = object({
     faithfulness_min        = number
     toxicity_rate_max       = number
+    pii_rate_max            = number
     format_failure_rate_max = number
     vllm_p95_latency_s_max  = number
     vllm_error_rate_max     = number

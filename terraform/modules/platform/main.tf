@@ -163,6 +163,7 @@ locals {
     LLMOPS_SUMMARY_CACHE_TABLE          = module.dynamodb.table_name
     LLMOPS_VLLM_BASE_URL                = "http://vllm.${module.network.internal_zone_name}/v1"
     LLMOPS_METRICS_NAMESPACE            = local.metrics_namespace
+    LLMOPS_ENVIRONMENT                  = var.environment
     LLMOPS_QUARANTINE_HMAC_KEY_ARN      = module.sagemaker.quarantine_hmac_key_arn
   }
 }
