@@ -4,6 +4,8 @@ a few of the orchestrator's variables, so the tests hand them the repository roo
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,3 +19,10 @@ def stand_in_steps_importable(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setattr(steps, "INHERITED_VARIABLES", (*steps.INHERITED_VARIABLES, "PYTHONPATH"))
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """The session's Airflow metadata database (its home: tests/conftest.py), migrated once."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
