@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from common.aspects import NEGATIVE_MAX_STARS
+from common.answer_quality import negative_share
 from common.prompts import ReviewSummary, canonical_json
 from common.serving.client import Outcome, SummaryOutcome
 from common.settings import Settings
@@ -82,9 +82,7 @@ def rows(
     out = []
     for item in ready:
         snippets = item.context.snippets
-        negative = sum(
-            s.hit.star_rating <= NEGATIVE_MAX_STARS for s in snippets
-        ) >= balance_negative_share * len(snippets)
+        negative = negative_share([s.hit.star_rating for s in snippets]) >= balance_negative_share
         outcome = answers["challenger"][item.key]
         row: dict[str, Any] = {
             "run_key": plan["run_key"],
