@@ -27,7 +27,6 @@ import argparse
 import json
 import math
 import multiprocessing
-import resource
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -145,11 +144,13 @@ def batch_round(
 
 
 def _memory_child(root: str, url: str, cap: int, chunk: int | None, out: Any) -> None:
+    from pipelines.batch.summarize import peak_rss_mib
+
     outcome = batch_round(Path(root), url, cap, "memory", chunk=chunk)
     out.put(
         {
             "seconds": round(outcome["seconds"], 1),
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mib": round(peak_rss_mib(), 1),
             "summarized": outcome["result"]["summarized"],
             "failed": outcome["result"]["failed"],
         }

@@ -305,6 +305,13 @@ def run(
     return _finish(plan, result, outcomes, started)
 
 
+def peak_rss_mib() -> float:
+    """The process's peak resident memory so far (Linux reports KiB): what a chunk size has to bound."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class Batch:
     """One run's chunks through context, generation, guardrails, cache and lineage, and its totals."""
 
@@ -330,7 +337,7 @@ class Batch:
         )
         self.tally = shadow.Tally()
         self.warmed = False
-        self.cached = self.kept_newer = self.screened_out = 0
+        self.chunks = self.cached = self.kept_newer = self.screened_out = 0
         self.seconds: dict[str, float] = defaultdict(float)  # per stage, over chunks: where the time goes
 
     def chunk(
@@ -410,6 +417,15 @@ class Batch:
             self.shadow.write(compared)
             self.tally.add(compared)
         self._lap("lineage", clock)
+        self.chunks += 1
+        log.info(
+            "chunk %d: %d products, %d cached, %d failed; peak memory so far %.0f MiB",
+            self.chunks,
+            len(entries),
+            len(written.written),
+            sum(o.status == "failed" for o in outcomes.values()),
+            peak_rss_mib(),
+        )
         return outcomes
 
     def _lap(self, stage: str, since: float) -> float:
