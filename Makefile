@@ -23,7 +23,7 @@ export LLMOPS_PROFILE ?= local
 
 .PHONY: help setup setup-airflow setup-tasks setup-evaluation setup-serving serve local-models grounding-model base-model demo test test-orchestration \
 	test-steps lint typecheck format check-mwaa-requirements mwaa-bundle bench-ingestion bench-embedding bench-dag-parse \
-	bench-serving bench-summarizer bench-batch clean
+	bench-serving bench-summarizer bench-batch bench-monitoring clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -164,6 +164,9 @@ bench-serving: ## serving client against a simulated endpoint and the baseline, 
 # vLLM server, plain greedy and schema-enforced; logged to the candidate's MLflow run. A few minutes.
 bench-batch: ## the hourly batch's whole task path on a simulated endpoint against the reference loop, and its memory (JSON in bench-results/)
 	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m benchmarks.batch --out bench-results/batch.json
+
+bench-monitoring: ## a day of 3,000 summaries through quality monitoring's score step, against its 5-minute target (JSON in bench-results/)
+	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m benchmarks.monitoring --out bench-results/monitoring.json
 
 bench-summarizer: ## the local summarizer's answers scored against the sample labels, per language (JSON in bench-results/)
 	HF_HUB_OFFLINE=1 $(TASKS_VENV)/bin/python -m benchmarks.summarizer --out bench-results/summarizer.json
