@@ -37,6 +37,14 @@ def failure_message(context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def alert_subject(message: dict[str, Any]) -> str:
+    """`[llmops] dag.task failed`, or for another event (a quality breach, summaries that failed for
+    good) the event's words: an inbox shows what happened before anyone opens the message."""
+    event = message.get("event") or "task_failed"
+    what = " failed" if event == "task_failed" else ": " + event.replace("_", " ")
+    return f"[llmops] {message['dag_id']}.{message['task_id']}{what}"[:100]
+
+
 def send_alert(message: dict[str, Any], settings: Settings) -> None:
     if settings.alerts.destination == "sns":
         from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
@@ -45,7 +53,7 @@ def send_alert(message: dict[str, Any], settings: Settings) -> None:
         notifier = SnsNotifier(
             aws_conn_id=settings.alerts.aws_conn_id,
             target_arn=settings.alerts.sns_topic_arn,
-            subject=f"[llmops] {message['dag_id']}.{message['task_id']} failed"[:100],
+            subject=alert_subject(message),
             message=json.dumps(message, default=str),
         )
         # `notify`, not the notifier's call: the message is final, not a template to render.

@@ -10,7 +10,7 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
-from common.alerts import failure_message, send_alert
+from common.alerts import alert_subject, failure_message, send_alert
 from common.schemas import RAW_REVIEW
 from common.settings import load_settings
 from pipelines.ingestion.extract import extract_window
@@ -112,3 +112,9 @@ def test_aws_alert_is_published_to_sns(monkeypatch, aws_endpoint):
     assert body["dag_id"] == "d" and body["try_number"] == 2 and body["error"] == "ValueError"
     assert envelope["Subject"] == "[llmops] d.t failed"
     assert "jane.doe@example.com" not in received[0]["Body"] and "Loved it" not in received[0]["Body"]
+
+
+def test_an_alert_that_is_no_task_failure_says_what_happened_in_its_subject() -> None:
+    breach = {"event": "summary_quality_breach", "dag_id": "summary_quality_monitoring", "task_id": "act"}
+    assert alert_subject(breach) == "[llmops] summary_quality_monitoring.act: summary quality breach"
+    assert alert_subject({"dag_id": "d", "task_id": "t"}) == "[llmops] d.t failed"
